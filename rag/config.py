@@ -1,0 +1,80 @@
+"""One typed settings object, read from the environment (RAG_*, OPENAI_*) and .env; built at the edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_EMBED_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "youtube-transcriptions-sample.jsonl"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Store
+    store_dir: Path = Path("storage")
+    collection: str = Field("lectern", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+    chroma_host: str | None = None  # set to use a `chroma run` server instead of the embedded store
+    chroma_port: int = 8000
+
+    # Embeddings: the bundled local model, or "openai:<model>" (e.g. openai:text-embedding-3-small)
+    embed_model: str = LOCAL_EMBED_MODEL
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_threads: int = Field(0, ge=0)  # 0 = one per core
+
+    # Chunking, in the embedding model's word pieces (all-MiniLM-L6-v2 reads at most 256)
+    chunk_tokens: int = Field(128, ge=16, le=256)
+    chunk_overlap: int = Field(32, ge=0, le=200)
+
+    # Retrieval
+    k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    min_similarity: float = Field(0.30, ge=-1, le=1)  # below this, nothing retrieved is relevant: refuse
+
+    # LLM (OpenAI or any OpenAI-compatible server); without a key, answers are extractive
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+
+    # Chat UI
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    ui_concurrency: int = Field(16, ge=1)
+    ui_max_queue: int = Field(32, ge=1)
+    ui_share: bool = False
+
+    @property
+    def use_llm(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def store_location(self) -> str:
+        if self.chroma_host:
+            return f"http://{self.chroma_host}:{self.chroma_port}"
+        return str(self.store_dir)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and .env, with a readable error instead of a pydantic dump."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings ({problems}); see .env.example") from None

@@ -1,0 +1,113 @@
+"""Retrieval and answer quality on a question set: hit@1/3/5, MRR, timestamp error, refusal accuracy."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .models import Answer, Hit
+
+SLACK = 30  # a hit counts when it overlaps the answer span widened by this many seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    question: str
+    video_id: str | None
+    answer_start: float | None
+    answer_end: float | None
+    history: tuple[str, ...] = ()
+    id: str = ""
+
+
+def read_questions(path: Path) -> list[Question]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                out.append(
+                    Question(
+                        d["question"], d.get("video_id"), d.get("answer_start"), d.get("answer_end"),
+                        tuple(d.get("history") or ()), str(d.get("id", n)),
+                    )  # fmt: skip
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(str(path), f"not a question line ({exc})", n) from None
+    return out
+
+
+def is_hit(hit: Hit, q: Question) -> bool:
+    if q.video_id is None or hit.video_id != q.video_id:
+        return False
+    lo, hi = (q.answer_start or 0) - SLACK, (q.answer_end or 0) + SLACK
+    return hit.chunk.start <= hi and hit.chunk.end >= lo
+
+
+def span_distance(t: float, q: Question) -> float:
+    lo, hi = q.answer_start or 0, q.answer_end or 0
+    return 0.0 if lo <= t <= hi else min(abs(t - lo), abs(t - hi))
+
+
+@dataclass
+class Scores:
+    answerable: int = 0
+    unanswerable: int = 0
+    ranks: list[int] = field(default_factory=list)  # 0 = not in the top k
+    ts_errors: list[float] = field(default_factory=list)
+    no_citation: int = 0
+    refused_right: int = 0
+    refused_wrong: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, q: Question, hits: list[Hit], answer: Answer | None) -> None:
+        if q.video_id is None:
+            self.unanswerable += 1
+            self.refused_right += bool(answer and answer.mode == "refused")
+            return
+        self.answerable += 1
+        rank = next((i for i, h in enumerate(hits, 1) if is_hit(h, q)), 0)
+        self.ranks.append(rank)
+        if rank != 1:
+            self.misses.append(f"{q.id} rank={rank or '-'}: {q.question}")
+        if answer is None:
+            return
+        self.refused_wrong += answer.mode == "refused"
+        cites = [c for c in answer.citations if c.video_id == q.video_id]
+        if answer.mode != "refused" and cites:
+            self.ts_errors.append(span_distance(cites[0].start, q))
+        elif answer.mode != "refused":
+            self.no_citation += 1
+
+    def hit_at(self, k: int) -> float:
+        return sum(1 for r in self.ranks if 0 < r <= k) / max(len(self.ranks), 1)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
+            "hit@1": round(self.hit_at(1), 3),
+            "hit@3": round(self.hit_at(3), 3),
+            "hit@5": round(self.hit_at(5), 3),
+            "mrr": round(sum(1 / r for r in self.ranks if r) / max(len(self.ranks), 1), 3),
+            "median_timestamp_error_s": round(statistics.median(self.ts_errors), 1) if self.ts_errors else None,
+            "answers_citing_right_video": len(self.ts_errors),
+            "refusal_accuracy": round(self.refused_right / self.unanswerable, 3) if self.unanswerable else None,
+            "false_refusal_rate": round(self.refused_wrong / self.answerable, 3) if self.answerable else None,
+        }
+
+
+def evaluate(lectern: Any, questions: Iterable[Question], k: int = 5, answers: bool = True) -> Scores:
+    scores = Scores()
+    for q in questions:
+        hits = lectern.search(q.question, k=k, history=q.history).hits
+        answer = lectern.ask(q.question, k=k, history=q.history) if answers else None
+        scores.add(q, hits, answer)
+    return scores

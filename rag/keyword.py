@@ -1,0 +1,156 @@
+"""The keyword (BM25) side index, kept beside the store because local Chroma has no sparse index.
+
+It is built once from the store's documents and cached on disk with the store's revision; a query never
+rebuilds it (open-webui rebuilt BM25 per query: minutes before the first token).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .models import Chunk
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stop words out, Snowball-stemmed: 'Training networks' -> ['train', 'network']."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
+    return list(_stemmer().stemWords(words))
+
+
+class KeywordIndex:
+    """BM25 over chunk texts, plus the chunks themselves so hits need no second store round trip."""
+
+    def __init__(self, chunks: Sequence[Chunk], revision: str = "") -> None:
+        import bm25s
+
+        self.revision = revision
+        self.chunks = list(chunks)
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self._bm25 = bm25s.BM25()
+        self._lock = threading.Lock()  # bm25s keeps per-call state on the object
+        if self.chunks:
+            self._bm25.index([terms(f"{c.title} {c.text}") for c in self.chunks], show_progress=False)
+        self._vocab: dict[str, int] = dict(getattr(self._bm25, "vocab_dict", {}) or {})
+        self.doc_freq = self._document_frequencies()
+
+    def _document_frequencies(self) -> dict[str, int]:
+        scores = getattr(self._bm25, "scores", None)
+        if not self.chunks or not scores:
+            return {}
+        indptr = np.asarray(scores["indptr"])
+        counts = np.diff(indptr)  # one column per vocabulary entry in bm25s' CSC layout
+        return {t: int(counts[i]) for t, i in self._vocab.items() if i < len(counts)}
+
+    def idf(self, term: str) -> float:
+        n = max(len(self.chunks), 1)
+        df = self.doc_freq.get(term, 0)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score), best first; `allowed` restricts to those video ids."""
+        words = [w for w in terms(query) if w in self._vocab]
+        if not words or not self.chunks:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.fromiter((c.video_id in allowed for c in self.chunks), dtype=np.float32)
+            if not mask.any():
+                return []
+        k = min(n, len(self.chunks))
+        with self._lock:
+            docs, scores = self._bm25.retrieve(
+                [words], k=k, show_progress=False, weight_mask=mask, n_threads=1
+            )
+        return [
+            (self.chunks[int(d)].id, float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.chunks:
+            self._bm25.save(str(tmp / "bm25"))
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in self.chunks:
+                fh.write(json.dumps(_chunk_dict(c), ensure_ascii=False) + "\n")
+        (tmp / "revision").write_text(self.revision, encoding="utf-8")
+        # Swap in whole so a crash never leaves a half-written index that looks current.
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path, revision: str) -> KeywordIndex | None:
+        """The cached index when it was built from this store revision, else None."""
+        try:
+            if (folder / "revision").read_text(encoding="utf-8") != revision or not revision:
+                return None
+            with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
+                chunks = [_chunk_from(json.loads(line)) for line in fh]
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls._restore(folder, chunks, revision)
+
+    @classmethod
+    def _restore(cls, folder: Path, chunks: list[Chunk], revision: str) -> KeywordIndex | None:
+        import bm25s
+
+        self = cls.__new__(cls)
+        self.revision, self.chunks = revision, chunks
+        self.by_id = {c.id: i for i, c in enumerate(chunks)}
+        self._lock = threading.Lock()
+        try:
+            self._bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else bm25s.BM25()
+        except (OSError, ValueError):
+            return None
+        self._vocab = dict(getattr(self._bm25, "vocab_dict", {}) or {})
+        self.doc_freq = self._document_frequencies()
+        return self
+
+
+def _chunk_dict(c: Chunk) -> dict[str, object]:
+    return {
+        "id": c.id, "video_id": c.video_id, "title": c.title, "channel": c.channel, "start": c.start,
+        "end": c.end, "text": c.text, "seg_starts": c.segment_starts, "seg_offsets": c.segment_offsets,
+        "video_hash": c.video_hash,
+    }  # fmt: skip
+
+
+def _chunk_from(d: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=d["id"], video_id=d["video_id"], title=d["title"], channel=d.get("channel", ""),
+        start=float(d["start"]), end=float(d["end"]), text=d["text"],
+        segment_starts=tuple(d["seg_starts"]), segment_offsets=tuple(d["seg_offsets"]),
+        video_hash=d.get("video_hash", ""),
+    )  # fmt: skip
+
+
+def build(chunks: Iterable[Chunk], revision: str) -> KeywordIndex:
+    return KeywordIndex(list(chunks), revision)

@@ -1,0 +1,518 @@
+"""Reads transcripts from files, folders and Hugging Face datasets into validated Segments.
+
+Every row or cue is checked; a bad one becomes a Skipped (or, with strict=True, an InputError) that
+names the source, the line and the field, so bad data never surfaces as a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import html
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import DependencyError, InputError
+from rag.models import Segment, Skipped, is_video_id
+
+SUPPORTED = (".jsonl", ".json", ".csv", ".parquet", ".srt", ".vtt")
+MANIFEST = "manifest.json"
+MAX_TEXT = 20_000
+NAME_RULE = "file name must start with the 11-character YouTube video id, like dQw4w9WgXcQ.en.vtt"
+TIMING_RULE = "HH:MM:SS,mmm --> HH:MM:SS,mmm"
+# Columns worth reading from Parquet; url and thumbnail are never trusted, so never read.
+FIELDS = ("video_id", "text", "start_second", "end_second", "start", "end", "title", "channel_id")
+
+_INVISIBLE = re.compile(
+    "[\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+)
+# A tag starts with a letter or is a <00:00:01.014> word time, so "x < y and z > w" survives.
+_TAG = re.compile(r"</?(?:[A-Za-z][^<>]*|[0-9:.]+)>|\{\\[^{}]*\}")
+_TS = r"(?:([0-9]+):)?([0-5]?[0-9]):([0-5]?[0-9])(?:[.,]([0-9]{1,3}))?"
+_TIMING = re.compile(rf"\s*{_TS}\s*-->\s*{_TS}(?:[ \t].*)?")
+_VTT_META = ("WEBVTT", "NOTE", "STYLE", "REGION")
+
+
+@dataclass
+class Loaded:
+    segments: list[Segment] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # files actually read, in order
+
+
+class _RowError(Exception):
+    def __init__(self, reason: str, line: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED and path.name != MANIFEST
+
+
+def load(sources: Sequence[str], *, strict: bool = False) -> Loaded:
+    """Reads every source in order: a file, a directory of files, or hf:NAME[:SPLIT]."""
+    sink = _Sink(strict)
+    for source in [sources] if isinstance(sources, str) else sources:
+        if source.startswith("hf:"):
+            _read_hf(source, sink)
+            continue
+        for path, name in _expand(source):
+            _read_file(path, name, sink)
+    return sink.loaded
+
+
+class _Sink:
+    """Collects segments and problems; in strict mode the first problem raises instead."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.loaded = Loaded()
+        self._seen: dict[tuple[str, float, float, str], tuple[str, int]] = {}
+        self._manifests: dict[Path, dict[str, tuple[str, str]]] = {}
+
+    def skip(self, source: str, line: int, reason: str) -> None:
+        if self.strict:
+            raise InputError(source, reason, line)
+        self.loaded.skipped.append(Skipped(source, line, reason))
+
+    def take(self, source: str, line: int, make: Callable[..., object], *args: Any) -> None:
+        """Validates the row make(*args) returns; a _RowError it raises is a skipped row."""
+        try:
+            row = make(*args)
+            if not isinstance(row, Mapping):
+                raise _RowError("not a JSON object")
+            segment = _segment(row)
+        except _RowError as error:
+            self.skip(source, error.line or line, error.reason)
+            return
+        key = (segment.video_id, segment.start, segment.end, segment.text)
+        first = self._seen.setdefault(key, (source, line))
+        if first == (source, line):
+            self.loaded.segments.append(segment)
+        else:
+            where = "" if first[0] == source else f" of {first[0]}"
+            self.skip(source, line, f"duplicate of line {first[1]}{where}")
+
+    def manifest(self, directory: Path) -> dict[str, tuple[str, str]]:
+        if directory not in self._manifests:
+            path = directory / MANIFEST
+            try:
+                entries = _parse_manifest(path) if path.is_file() else {}
+            except _RowError as error:
+                entries = {}
+                self.skip(str(path), 0, error.reason)
+            self._manifests[directory] = entries
+        return self._manifests[directory]
+
+
+# ---- validation ---------------------------------------------------------------------------
+
+
+def _segment(row: Mapping[str, Any]) -> Segment:
+    # The two dataset schemas differ only in how they name the times.
+    pinecone = "start_second" in row or "end_second" in row
+    start_key, end_key = ("start_second", "end_second") if pinecone else ("start", "end")
+    video_id = row.get("video_id")
+    if video_id is None:
+        raise _RowError("field 'video_id': missing")
+    if not is_video_id(video_id):
+        raise _RowError(f"field 'video_id': {_show(video_id)} is not an 11-character YouTube id")
+    start, end = _number(row, start_key), _number(row, end_key)
+    if start < 0:
+        raise _RowError(f"field '{start_key}': {start} is negative")
+    if end < start:
+        raise _RowError(f"field '{end_key}': {end} is before start {start}")
+    text = _optional_text(row, "text")
+    if text is None:
+        raise _RowError("field 'text': missing")
+    if not text:
+        raise _RowError("field 'text': blank")
+    if len(text) > MAX_TEXT:
+        raise _RowError(f"field 'text': {len(text)} characters, more than the {MAX_TEXT} a segment may hold")
+    title = _optional_text(row, "title") or ""
+    return Segment(video_id, start, end, text, title, _optional_text(row, "channel_id") or "")
+
+
+def _number(row: Mapping[str, Any], key: str) -> float:
+    value = row.get(key)
+    if value is None:
+        raise _RowError(f"field '{key}': missing")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _RowError(f"field '{key}': {_show(value)} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    except ValueError:
+        raise _RowError(f"field '{key}': {_show(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise _RowError(f"field '{key}': {number} is not a finite number")
+    return number
+
+
+def _optional_text(row: Mapping[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _RowError(f"field '{key}': {_show(value)} is not a string")
+    return clean(value)
+
+
+def clean(text: str) -> str:
+    """Collapses whitespace and drops invisible characters that could hide text from a reader."""
+    return " ".join(_INVISIBLE.sub("", text).split())
+
+
+def _show(value: object) -> str:
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long to print
+        shown = f"<{type(value).__name__}>"
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+# ---- sources and files --------------------------------------------------------------------
+
+
+def _expand(source: str) -> list[tuple[Path, str]]:
+    """The files behind one source, each with the name problems are reported under."""
+    path = Path(source)
+    try:
+        if not source.strip() or not path.exists():
+            raise InputError(source, "no such file or directory")
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and supported(p))
+            if not files:
+                raise InputError(source, f"no supported files in this directory ({', '.join(SUPPORTED)})")
+            return [(p, str(p)) for p in files]
+    except (OSError, ValueError) as error:
+        raise InputError(source, f"cannot read: {getattr(error, 'strerror', None) or error}") from None
+    if path.name == MANIFEST:
+        raise InputError(source, "manifest.json gives caption titles; it holds no transcript")
+    if not supported(path):
+        kind = path.suffix or "(none)"
+        raise InputError(source, f"unsupported file type {kind}: supported are {', '.join(SUPPORTED)}")
+    return [(path, source)]
+
+
+def _read_file(path: Path, source: str, sink: _Sink) -> None:
+    suffix = path.suffix.lower()
+    if suffix != ".parquet":
+        problem = _sniff(path)
+        if problem:
+            sink.skip(source, 0, problem)
+            return
+    if suffix in (".srt", ".vtt"):
+        video_id = path.name.split(".", 1)[0]
+        if not is_video_id(video_id):
+            raise InputError(source, NAME_RULE)
+    sink.loaded.sources.append(source)
+    try:
+        count = _READERS[suffix](path, source, sink)
+    except OSError as error:
+        sink.skip(source, 0, f"cannot read: {error.strerror or error}")
+        return
+    if count == 0:
+        sink.skip(source, 0, "empty file")
+
+
+def _sniff(path: Path) -> str | None:
+    try:
+        with path.open("rb") as file:
+            head = file.read(8192)
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    if b"\x00" in head:
+        try:  # final=False: the 8 KB cut may split a character
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            return "not a text file"
+    return None
+
+
+def _decode(raw: bytes) -> str:
+    # Not UTF-8: most likely Windows-1252; Latin-1 decodes any byte, so it never fails.
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1")
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based number, text with its line ending) for each line, decoded one line at a time."""
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, 1):
+            yield number, _decode(raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw)
+
+
+# ---- data rows ----------------------------------------------------------------------------
+
+
+def _json_row(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _RowError(f"invalid JSON: {error.msg} (column {error.colno})", error.lineno) from None
+    except RecursionError:
+        raise _RowError("invalid JSON: nested too deeply") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python will parse
+        raise _RowError(f"invalid JSON: {error}") from None
+
+
+def _read_jsonl(path: Path, source: str, sink: _Sink) -> int:
+    return _take_lines(_text_lines(path), source, sink)
+
+
+def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: _Sink) -> int:
+    count = 0
+    for number, line in lines:
+        if line.strip():
+            count += 1
+            sink.take(source, number, _json_row, line)
+    return count
+
+
+def _read_json(path: Path, source: str, sink: _Sink) -> int:
+    text = _decode(path.read_bytes().removeprefix(codecs.BOM_UTF8))
+    if not text.lstrip().startswith("["):
+        # JSON Lines content, or one object, which may be pretty-printed over many lines.
+        try:
+            whole = json.loads(text)
+        except (ValueError, RecursionError):
+            whole = None
+        if isinstance(whole, dict):
+            sink.take(source, 1, _same, whole)
+            return 1
+        return _take_lines(enumerate(text.split("\n"), 1), source, sink)
+    try:
+        rows = _json_row(text)
+    except _RowError as error:
+        sink.skip(source, error.line, error.reason)
+        return 1
+    assert isinstance(rows, list)  # the text starts with "[" and parsed
+    for index, row in enumerate(rows, 1):
+        sink.take(source, index, _same, row)
+    return len(rows)
+
+
+def _read_csv(path: Path, source: str, sink: _Sink) -> int:
+    reader = csv.reader(line for _, line in _text_lines(path))
+    try:
+        header = [name.strip() for name in next(reader, [])]
+    except csv.Error as error:
+        sink.skip(source, 1, f"malformed CSV header: {error}")
+        return 1
+    count = 0
+    while True:
+        line = reader.line_num + 1  # where the next record starts; a quoted field may span lines
+        try:
+            values = next(reader)
+        except StopIteration:
+            return count
+        except csv.Error as error:
+            count += 1
+            sink.skip(source, line, _csv_problem(error))
+            continue
+        if any(value.strip() for value in values):
+            count += 1
+            sink.take(source, line, _csv_row, header, values)
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        limit = csv.field_size_limit()
+        return f"a field is longer than {limit} characters, more than the {MAX_TEXT} a segment may hold"
+    return f"malformed CSV: {error}"
+
+
+def _csv_row(header: list[str], values: list[str]) -> dict[str, str]:
+    if len(values) > len(header):
+        raise _RowError(f"{len(values)} fields, but the header names {len(header)}")
+    return dict(zip(header, values, strict=False))
+
+
+def _read_parquet(path: Path, source: str, sink: _Sink) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    count = 0
+    try:
+        file = pq.ParquetFile(path)
+        columns = [name for name in file.schema_arrow.names if name in FIELDS]
+        for batch in file.iter_batches(batch_size=4096, columns=columns):
+            for row in batch.to_pylist():
+                count += 1
+                sink.take(source, count, _same, row)
+    except (pa.ArrowException, ValueError, TypeError) as error:
+        where = "not a readable Parquet file" if count == 0 else "rows from here on are unreadable"
+        sink.skip(source, count + 1 if count else 0, f"{where}: {_brief(error)}")
+        return max(count, 1)
+    return count
+
+
+def _read_hf(source: str, sink: _Sink) -> None:
+    name, _, split = source.removeprefix("hf:").partition(":")
+    if not name.strip():
+        raise InputError(source, "expected hf:NAME or hf:NAME:SPLIT, like hf:jamescalam/youtube-transcriptions")
+    try:
+        import datasets  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise DependencyError(
+            f"{source}: reading Hugging Face datasets needs the 'datasets' package: pip install 'lectern[hf]'"
+        ) from None
+    sink.loaded.sources.append(source)
+    count = 0
+    try:
+        rows = datasets.load_dataset(name, split=split or "train")
+        for count, row in enumerate(rows, 1):  # noqa: B007 - count is read after a failure
+            sink.take(source, count, _same, row)
+    except InputError:
+        raise
+    except Exception as error:  # the hub client fails in many ways; the user needs one clear line
+        where = f"could not load dataset {name!r} (split {split or 'train'!r})" if count == 0 else (
+            f"reading stopped at row {count + 1}")
+        hint = "check the name and split; offline, only datasets already in the local cache can be read"
+        raise InputError(source, f"{where}: {_brief(error)}; {hint}") from None
+
+
+def _brief(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    message = message if len(message) <= 200 else message[:197] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+# ---- captions -----------------------------------------------------------------------------
+
+
+def _parse_manifest(path: Path) -> dict[str, tuple[str, str]]:
+    try:
+        entries = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)))
+    except OSError as error:
+        raise _RowError(f"manifest ignored: {error.strerror or error}") from None
+    except _RowError as error:
+        raise _RowError(f"manifest ignored: {error.reason}", error.line) from None
+    if not isinstance(entries, list):
+        raise _RowError("manifest ignored: expected a JSON list of objects")
+    titles = {}
+    for entry in entries:
+        if isinstance(entry, dict) and is_video_id(entry.get("video_id")):
+            title, channel = entry.get("title"), entry.get("speaker_or_channel")
+            titles[entry["video_id"]] = (
+                clean(title) if isinstance(title, str) else "",
+                clean(channel) if isinstance(channel, str) else "",
+            )
+    return titles
+
+
+def _blocks(path: Path, *, loose: bool) -> Iterator[list[tuple[int, str]]]:
+    """Groups lines into blank-line separated blocks. WebVTT counts only empty lines as blank:
+    YouTube's cues hold lines of a single space."""
+    block: list[tuple[int, str]] = []
+    for number, raw in _text_lines(path):
+        line = raw.rstrip("\r\n")
+        if not (line.strip() if loose else line):
+            if block:
+                yield block
+            block = []
+        else:
+            block.append((number, line))
+    if block:
+        yield block
+
+
+def _cue(block: list[tuple[int, str]]) -> tuple[int, float, float, list[str]]:
+    """(timing line number, start, end, text lines) of a block: [identifier], timing, text..."""
+    at = 1 if len(block) > 1 and "-->" not in block[0][1] else 0
+    number, timing = block[at]
+    match = _TIMING.fullmatch(timing)
+    if not match:
+        raise _RowError(f"timing line {_show(timing)} is not like {TIMING_RULE}", number)
+    return number, _seconds(match.groups()[:4]), _seconds(match.groups()[4:]), [t for _, t in block[at + 1 :]]
+
+
+def _seconds(parts: Sequence[str | None]) -> float:
+    hours, minutes, seconds, fraction = parts
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + float(f"0.{fraction or 0}")
+
+
+def _caption_line(text: str) -> str:
+    # Tags go first, so an escaped "&lt;b&gt;" stays as visible text.
+    return clean(html.unescape(_TAG.sub("", text)))
+
+
+def _caption_base(path: Path, sink: _Sink) -> dict[str, object]:
+    video_id = path.name.split(".", 1)[0]
+    title, channel = sink.manifest(path.parent).get(video_id, ("", ""))
+    return {"video_id": video_id, "title": title, "channel_id": channel}
+
+
+def _cue_row(base: dict[str, object], start: float, end: float, text: str) -> dict[str, object]:
+    return {**base, "start": start, "end": end, "text": text}
+
+
+def _read_srt(path: Path, source: str, sink: _Sink) -> int:
+    base, count = _caption_base(path, sink), 0
+    for block in _blocks(path, loose=True):
+        count += 1
+        try:
+            line, start, end, lines = _cue(block)
+        except _RowError as error:
+            sink.skip(source, error.line, error.reason)
+            continue
+        sink.take(source, line, _cue_row, base, start, end, _caption_line(" ".join(lines)))
+    return count
+
+
+def _read_vtt(path: Path, source: str, sink: _Sink) -> int:
+    base, count, emitted = _caption_base(path, sink), 0, [""]
+    for block in _blocks(path, loose=False):
+        if (block[0][1].split() or [""])[0] in _VTT_META:
+            continue
+        count += 1
+        try:
+            line, start, end, lines = _cue(block)
+        except _RowError as error:
+            sink.skip(source, error.line, error.reason)
+            continue
+        shown = [text for text in map(_caption_line, lines) if text]
+        fresh = _unrolled(shown, emitted)
+        if shown and not fresh:
+            continue  # all of it was just said: a rolling repeat
+        emitted = fresh or emitted
+        sink.take(source, line, _cue_row, base, start, end, " ".join(fresh))
+    return count
+
+
+def _unrolled(shown: list[str], emitted: list[str]) -> list[str]:
+    """The lines of a cue not yet said. YouTube's auto-captions roll: each cue repeats the line
+    already shown above the new one, and a 10 ms cue then repeats the new line alone."""
+    if shown == emitted:
+        return []
+    fresh: list[str] = []
+    last = emitted[-1]
+    for text in shown:
+        if text != last:
+            fresh.append(text)
+            last = text
+    return fresh
+
+
+_READERS: dict[str, Callable[[Path, str, _Sink], int]] = {
+    ".jsonl": _read_jsonl,
+    ".json": _read_json,
+    ".csv": _read_csv,
+    ".parquet": _read_parquet,
+    ".srt": _read_srt,
+    ".vtt": _read_vtt,
+}

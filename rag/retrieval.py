@@ -1,0 +1,108 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) lists fused by reciprocal rank, neighbours merged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .config import Settings
+from .embeddings import Embedder
+from .keyword import KeywordIndex
+from .models import Chunk, Hit
+from .store import Store
+
+
+@dataclass(slots=True)
+class Retrieval:
+    hits: list[Hit]
+    best_similarity: float  # the query's closest dense match: the refusal gate reads this
+    dense: list[tuple[str, float]] = field(default_factory=list)
+    keyword: list[tuple[str, float]] = field(default_factory=list)
+
+
+def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
+    """Reciprocal-rank fusion of several ranked id lists, each with its weight."""
+    fused: dict[str, float] = {}
+    for ids, weight in ranked:
+        for rank, cid in enumerate(ids):
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+def merge_chunks(a: Chunk, b: Chunk) -> Chunk:
+    """One chunk covering both windows of the same video, each segment once, in time order."""
+    segs = {round(s, 3): (s, t) for s, _e, t in a.segments()}
+    for s, _e, t in b.segments():
+        segs.setdefault(round(s, 3), (s, t))
+    starts, offsets, pieces, pos = [], [], [], 0
+    for _key, (s, t) in sorted(segs.items()):
+        starts.append(s)
+        offsets.append(pos)
+        pieces.append(t)
+        pos += len(t) + 1
+    first = a if a.start <= b.start else b
+    return Chunk(
+        id=first.id, video_id=a.video_id, title=a.title, channel=a.channel,
+        start=min(a.start, b.start), end=max(a.end, b.end), text=" ".join(pieces),
+        segment_starts=tuple(starts), segment_offsets=tuple(offsets), video_hash=a.video_hash,
+    )  # fmt: skip
+
+
+def _overlaps(a: Chunk, b: Chunk) -> bool:
+    return a.video_id == b.video_id and a.start < b.end and b.start < a.end
+
+
+def merge_neighbours(hits: list[Hit]) -> list[Hit]:
+    """Overlapping windows of one moment become one hit, at the better rank."""
+    merged: list[Hit] = []
+    for hit in hits:
+        for kept in merged:
+            if _overlaps(kept.chunk, hit.chunk):
+                kept.chunk = merge_chunks(kept.chunk, hit.chunk)
+                kept.similarity = max(kept.similarity, hit.similarity)
+                break
+        else:
+            merged.append(hit)
+    return merged
+
+
+class Retriever:
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store, keyword: KeywordIndex) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.keyword = keyword
+
+    def videos_matching(self, title: str) -> set[str]:
+        needle = title.casefold()
+        return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
+
+    def retrieve(
+        self, query: str, k: int | None = None, video_ids: Sequence[str] | None = None, title: str | None = None
+    ) -> Retrieval:
+        k = k or self.settings.k
+        allowed = set(video_ids) if video_ids else None
+        if title:
+            by_title = self.videos_matching(title)
+            allowed = by_title if allowed is None else allowed & by_title
+            if not allowed:
+                return Retrieval([], 0.0)
+        n = self.settings.candidates
+        dense = self.store.query(self.embedder.embed_query(query), n, sorted(allowed) if allowed else None)
+        keyword = self.keyword.search(query, n, allowed)
+        fused = rrf(
+            [([c for c, _ in dense], self.settings.dense_weight), ([c for c, _ in keyword], self.settings.bm25_weight)],
+            self.settings.rrf_k,
+        )
+        sims = dict(dense)
+        hits: list[Hit] = []
+        for cid in sorted(fused, key=lambda c: -fused[c]):
+            idx = self.keyword.by_id.get(cid)
+            if idx is None:  # stored after the keyword index was loaded; skip rather than guess
+                continue
+            hits.append(Hit(self.keyword.chunks[idx], fused[cid], sims.get(cid, 0.0)))
+        hits = merge_neighbours(hits)[:k]
+        for rank, hit in enumerate(hits, 1):
+            hit.rank = rank
+        best = max((s for _, s in dense), default=0.0)
+        return Retrieval(hits, best, dense, keyword)

@@ -5,7 +5,13 @@
 
 SOURCE: .jsonl/.json/.csv/.parquet rows (pinecone/yt-transcriptions or jamescalam/youtube-transcriptions
 schema), .srt/.vtt caption files or a directory of them, or hf:NAME[:SPLIT]. No SOURCE: the bundled sample.
-Exit codes: 0 ok, 1 bad input under --strict or nothing ingestable, 2 usage or configuration.
+Exit codes:
+    0   ok (rows that could not be read are skipped and reported, unless --strict)
+    1   bad input: a SOURCE that does not exist or cannot be read, a bad row under --strict, nothing
+        ingestable; or the store: unreachable, locked by another ingest, built with another embedding
+        model (rebuild with --reset). Sources are read and checked before anything is written.
+    2   usage or configuration: an unknown option, an invalid RAG_* setting
+    130 interrupted (Ctrl-C): the next run finishes what this one started
 """
 
 from __future__ import annotations

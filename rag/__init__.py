@@ -51,8 +51,8 @@ __all__ = [
     "StoreLockedError",
     "embed_url",
     "format_time",
-    "load_settings",
     "is_video_id",
+    "load_settings",
     "thumbnail_url",
     "watch_url",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import prompts
-from .citations import EmbedFn, IdfFn, citation, locate, resolve
+from .citations import EmbedFn, IdfFn, citation, locate, quote_in_answer, resolve
 from .config import Settings
 from .errors import LLMError
 from .models import Answer, Hit
@@ -41,7 +41,7 @@ class LLM:
         if self._llm is None:
             s = self.settings
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else ""
-            common = dict(
+            common: dict[str, Any] = dict(
                 model=s.llm_model, api_key=key, timeout=s.llm_timeout, max_retries=s.llm_max_retries,
                 temperature=s.llm_temperature,
             )  # fmt: skip
@@ -64,10 +64,9 @@ class LLM:
         return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
 
     def complete(self, system: str, user: str) -> str:
-        try:
-            return str(self._client().chat(self._messages(system, user)).message.content or "")
-        except Exception as exc:
-            raise self.explain(exc) from exc
+        # Streamed and joined: llama-index wraps chat() in its own retry loop around the openai client's,
+        # so llm_max_retries=2 meant six requests (and six timeouts); a stream is retried by the client only.
+        return "".join(delta for delta, _ in self.stream(system, user))
 
     def stream(self, system: str, user: str) -> Iterator[tuple[str, str | None]]:
         """(delta, finish_reason) pairs; finish_reason stays None unless the server ended the answer."""
@@ -83,9 +82,11 @@ class LLM:
 
         where = self.settings.openai_base_url or "the OpenAI API"
         if isinstance(exc, openai.RateLimitError):
-            msg = f"the language model is rate-limited (HTTP 429) after {self.settings.llm_max_retries} retries"
+            msg = (
+                f"the language model is rate-limited (HTTP 429) after {self.settings.llm_max_retries} retries"
+            )
         elif isinstance(exc, openai.APITimeoutError):
-            msg = f"the language model did not answer within {self.settings.llm_timeout:g} s"
+            msg = f"the language model timed out: no answer within {self.settings.llm_timeout:g} s"
         elif isinstance(exc, openai.APIConnectionError):
             msg = f"cannot reach the language model at {where}"
         elif isinstance(exc, openai.AuthenticationError):
@@ -127,7 +128,9 @@ class Answerer:
             return question
         if self.llm is not None:
             try:
-                rewritten = self.llm.complete(prompts.CONDENSE_SYSTEM, prompts.condense_user(question, history))
+                rewritten = self.llm.complete(
+                    prompts.CONDENSE_SYSTEM, prompts.condense_user(question, history)
+                )
                 if rewritten.strip():
                     return rewritten.strip().splitlines()[0][:500]
             except LLMError:
@@ -138,18 +141,24 @@ class Answerer:
         return bool(retrieval.hits) and retrieval.best_similarity >= self.settings.min_similarity
 
     def refusal(self, question: str, retrieval: Retrieval, note: str = "") -> Answer:
-        cites = [citation(i, h.chunk, locate(h.chunk, question, self.idf)) for i, h in enumerate(retrieval.hits[:3], 1)]
+        asked = retrieval.query or question
+        cites = [
+            citation(i, h.chunk, locate(h.chunk, asked, self.idf))
+            for i, h in enumerate(retrieval.hits[:3], 1)
+        ]
         text = prompts.REFUSAL
         if cites:
             text += " " + prompts.REFUSAL_NEAREST + " " + " ".join(f"[{c.n}]" for c in cites)
         return Answer(question, "refused", text, cites, error=note)
 
-    def extractive(self, question: str, hits: Sequence[Hit], error: str = "") -> Answer:
+    def extractive(self, question: str, hits: Sequence[Hit], error: str = "", asked: str = "") -> Answer:
         cites = []
         for i, hit in enumerate(hits[:3], 1):
-            cites.append(citation(i, hit.chunk, locate(hit.chunk, question, self.idf, self.embed)))
-        lines = [f"{i}. “{c.quote}” [{c.n}]" for i, c in enumerate(cites, 1)]
-        return Answer(question, "extractive", prompts.EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines), cites, error=error)
+            cites.append(citation(i, hit.chunk, locate(hit.chunk, asked or question, self.idf, self.embed)))
+        lines = [f"{i}. “{quote_in_answer(c.quote)}” [{c.n}]" for i, c in enumerate(cites, 1)]
+        return Answer(
+            question, "extractive", prompts.EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines), cites, error=error
+        )
 
     def stream(self, question: str, retrieval: Retrieval) -> Iterator[str | Answer]:
         """Text deltas as they arrive, then the final Answer (always last)."""
@@ -157,7 +166,7 @@ class Answerer:
             yield self.refusal(question, retrieval)
             return
         if self.llm is None:
-            yield self.extractive(question, retrieval.hits)
+            yield self.extractive(question, retrieval.hits, asked=retrieval.query)
             return
         yield from self._llm_stream(question, retrieval)
 
@@ -165,11 +174,12 @@ class Answerer:
         assert self.llm is not None
         chunks = [h.chunk for h in retrieval.hits]
         sources = [prompts.source_block(i, c.title, c.start, c.end, c.text) for i, c in enumerate(chunks, 1)]
+        asked = retrieval.query or question  # a follow-up, rewritten to stand alone
         parts: list[str] = []
         finish: str | None = None
         error = ""
         try:
-            for delta, reason in self.llm.stream(prompts.ANSWER_SYSTEM, prompts.answer_user(question, sources)):
+            for delta, reason in self.llm.stream(prompts.ANSWER_SYSTEM, prompts.answer_user(asked, sources)):
                 finish = reason or finish
                 if delta:
                     parts.append(delta)
@@ -179,7 +189,9 @@ class Answerer:
         text = "".join(parts)
         if not text.strip():
             # Nothing arrived: quotes still answer the question, with the model's failure stated.
-            yield self.extractive(question, retrieval.hits, error or "the language model sent an empty answer")
+            yield self.extractive(
+                question, retrieval.hits, error or "the language model sent an empty answer", asked
+            )
             return
         if prompts.NOT_COVERED in text and len(text.strip()) < len(prompts.NOT_COVERED) + 20:
             yield self.refusal(question, retrieval)
@@ -189,4 +201,6 @@ class Answerer:
             error = "the language model's stream ended before the answer was complete"
         resolved = resolve(text, chunks, self.idf, self.embed)
         answer_text = resolved.text + (f"\n\n({prompts.INTERRUPTED}: {error}.)" if interrupted else "")
-        yield Answer(question, "llm", answer_text, resolved.citations, interrupted, resolved.unsupported, error)
+        yield Answer(
+            question, "llm", answer_text, resolved.citations, interrupted, resolved.unsupported, error
+        )

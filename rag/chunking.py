@@ -17,8 +17,8 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 @dataclass(frozen=True, slots=True)
 class ChunkParams:
-    max_tokens: int = 128
-    overlap: int = 32
+    max_tokens: int = 192
+    overlap: int = 48
 
     @property
     def key(self) -> str:
@@ -39,7 +39,9 @@ def video_hash(segments: Sequence[Segment], params: ChunkParams, model: str) -> 
     """Changes whenever anything that shapes this video's chunks or vectors changes."""
     h = hashlib.sha1(f"{params.key}|{model}".encode())
     for s in segments:
-        h.update(f"\x1e{s.video_id}\x1f{s.title}\x1f{s.channel}\x1f{s.start!r}\x1f{s.end!r}\x1f{s.text}".encode())
+        h.update(
+            f"\x1e{s.video_id}\x1f{s.title}\x1f{s.channel}\x1f{s.start!r}\x1f{s.end!r}\x1f{s.text}".encode()
+        )
     return h.hexdigest()[:16]
 
 
@@ -61,8 +63,14 @@ def windows(token_counts: Sequence[int], params: ChunkParams) -> list[tuple[int,
         out.append((i, j))
         if j >= n:
             break
+        # The shared tail must also leave room for segment j: a next window that cannot reach past this
+        # one would repeat part of it and add nothing new.
         nxt, tail = j, 0
-        while nxt - 1 > i and tail + token_counts[nxt - 1] <= params.overlap:
+        while (
+            nxt - 1 > i
+            and tail + token_counts[nxt - 1] <= params.overlap
+            and tail + token_counts[nxt - 1] + token_counts[j] <= params.max_tokens
+        ):
             nxt -= 1
             tail += token_counts[nxt]
         i = nxt

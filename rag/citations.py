@@ -21,8 +21,9 @@ IdfFn = Callable[[str], float]
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 _MARK = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)]*)\)")
-_URL = re.compile(r"(?:https?|javascript|data|vbscript|file):[^\s)\]>\"']*", re.IGNORECASE)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(((?:[^()]|\([^()]*\))*)\)")  # one level of (nested) parens
+_URL = re.compile(r"(?:(?:https?|javascript|data|vbscript|file):|www\.)[^\s)\]>\"']*", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # "<script ...>", "</b>"; "x < y and z > w" survives
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 QUOTE_CHARS = 320
@@ -58,7 +59,7 @@ def locate(chunk: Chunk, text: str, idf: IdfFn, embed: EmbedFn | None = None) ->
         end, quote = segs[best + 1][1], f"{quote} {segs[best + 1][2]}"
     if len(quote) > QUOTE_CHARS:
         quote = quote[:QUOTE_CHARS].rsplit(" ", 1)[0] + "…"
-    return Moment(int(math.floor(start)), int(math.ceil(end)), quote, joint[best])
+    return Moment(math.floor(start), math.ceil(end), quote, joint[best])
 
 
 def citation(n: int, chunk: Chunk, moment: Moment) -> Citation:
@@ -66,10 +67,18 @@ def citation(n: int, chunk: Chunk, moment: Moment) -> Citation:
 
 
 def clean_model_text(text: str) -> str:
-    """Model output may echo injected transcript text: no links, no schemes, no invisible characters."""
+    """Model output may echo injected transcript text: no links, no schemes, no HTML tags, no invisible
+    characters."""
     text = _INVISIBLE.sub("", text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
-    return _URL.sub("", text)
+    text = _TAG.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", _URL.sub("", text))
+
+
+def quote_in_answer(quote: str) -> str:
+    """A transcript quote inside answer text: cleaned like model text, and its square brackets can no
+    longer pass for the answer's own citation marks."""
+    return clean_model_text(quote).replace("[", "(").replace("]", ")").strip()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -84,7 +93,7 @@ def cited_numbers(sentence: str) -> list[int]:
 
 
 def strip_marks(sentence: str) -> str:
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARK.sub("", sentence)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARK.sub("", sentence).split()))
 
 
 def supported(sentence: str, chunk: Chunk, idf: IdfFn, embed: EmbedFn | None = None) -> bool:
@@ -109,9 +118,7 @@ class Resolved:
     unsupported: list[str]
 
 
-def resolve(
-    answer: str, sources: Sequence[Chunk], idf: IdfFn, embed: EmbedFn | None = None
-) -> Resolved:
+def resolve(answer: str, sources: Sequence[Chunk], idf: IdfFn, embed: EmbedFn | None = None) -> Resolved:
     """Map the model's [n] to sources by position, check support, renumber by first appearance.
 
     Numbers that match no source are dropped; a sentence whose citation has no support in its source loses

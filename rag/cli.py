@@ -21,7 +21,10 @@ from .retrieval import Retrieval
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Ask questions of recorded lectures.")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, help_ in (("search", "find the moments that match a question"), ("ask", "answer with citations")):
+    for name, help_ in (
+        ("search", "find the moments that match a question"),
+        ("ask", "answer with citations"),
+    ):
         s = sub.add_parser(name, help=help_)
         s.add_argument("question", nargs="?", help="the question (or use --stdin)")
         s.add_argument("--k", type=int, default=5, help="how many moments to retrieve (default 5)")
@@ -43,12 +46,17 @@ def _parser() -> argparse.ArgumentParser:
 def search_json(question: str, r: Retrieval) -> dict[str, Any]:
     hits = [
         {
-            "rank": h.rank, "video_id": h.video_id, "title": h.chunk.title, "start": int(h.chunk.start),
-            "end": int(-(-h.chunk.end // 1)), "url": watch_url(h.video_id, h.chunk.start), "text": h.chunk.text,
+            "rank": h.rank,
+            "video_id": h.video_id,
+            "title": h.chunk.title,
+            "start": int(h.chunk.start),
+            "end": int(-(-h.chunk.end // 1)),
+            "url": watch_url(h.video_id, h.chunk.start),
+            "text": h.chunk.text,
             "score": round(h.score, 6),
         }
         for h in r.hits
-    ]  # fmt: skip
+    ]
     return {"question": question, "hits": hits}
 
 
@@ -71,8 +79,9 @@ def _inputs(args: argparse.Namespace) -> Iterator[tuple[str, list[str]]]:
         try:
             d = json.loads(line)
             q, history = d["question"], d.get("history") or []
-            if not isinstance(q, str) or not all(isinstance(h, str) for h in history):
-                raise TypeError("question and history must be strings")
+            strings = isinstance(history, list) and all(isinstance(h, str) for h in history)
+            if not isinstance(q, str) or not strings:
+                raise TypeError("question must be a string and history a list of strings")
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError("stdin", f"not a question line ({exc})", n) from None
         yield q, history
@@ -80,7 +89,8 @@ def _inputs(args: argparse.Namespace) -> Iterator[tuple[str, list[str]]]:
 
 def _print_hits(r: Retrieval) -> None:
     for h in r.hits:
-        print(f"{h.rank}. {h.chunk.title or h.video_id}  {format_time(h.chunk.start)}-{format_time(h.chunk.end)}")
+        span = f"{format_time(h.chunk.start)}-{format_time(h.chunk.end)}"
+        print(f"{h.rank}. {h.chunk.title or h.video_id}  {span}")
         print(f"   {watch_url(h.video_id, h.chunk.start)}")
         print(f"   {h.chunk.text[:240]}")
 
@@ -97,10 +107,16 @@ def _run_questions(lectern: Lectern, args: argparse.Namespace) -> None:
     for question, history in _inputs(args):
         if args.command == "search":
             r = lectern.search(question, k=args.k, history=history, video_ids=args.video)
-            print(json.dumps(search_json(question, r), ensure_ascii=False)) if args.json or args.stdin else _print_hits(r)
+            if args.json or args.stdin:
+                print(json.dumps(search_json(question, r), ensure_ascii=False))
+            else:
+                _print_hits(r)
         else:
             a = lectern.ask(question, k=args.k, history=history, video_ids=args.video)
-            print(json.dumps(answer_json(a), ensure_ascii=False)) if args.json or args.stdin else _print_answer(a)
+            if args.json or args.stdin:
+                print(json.dumps(answer_json(a), ensure_ascii=False))
+            else:
+                _print_answer(a)
         sys.stdout.flush()
 
 

@@ -28,20 +28,24 @@ class Settings(BaseSettings):
     embed_threads: int = Field(0, ge=0)  # 0 = one per core
 
     # Chunking, in the embedding model's word pieces (all-MiniLM-L6-v2 reads at most 256)
-    chunk_tokens: int = Field(128, ge=16, le=256)
-    chunk_overlap: int = Field(32, ge=0, le=200)
+    chunk_tokens: int = Field(192, ge=16, le=254)
+    chunk_overlap: int = Field(48, ge=0, le=200)
 
     # Retrieval
     k: int = Field(5, ge=1, le=50)
     candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
-    rrf_k: int = Field(60, ge=1)
+    rrf_k: int = Field(5, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
-    min_similarity: float = Field(0.30, ge=-1, le=1)  # below this, nothing retrieved is relevant: refuse
+    min_similarity: float = Field(0.35, ge=-1, le=1)  # below this, nothing retrieved is relevant: refuse
 
     # LLM (OpenAI or any OpenAI-compatible server); without a key, answers are extractive
-    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("openai_base_url", "OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL")
+    )
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(60.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)

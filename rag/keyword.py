@@ -86,9 +86,7 @@ class KeywordIndex:
             docs, scores = self._bm25.retrieve(
                 [words], k=k, show_progress=False, weight_mask=mask, n_threads=1
             )
-        return [
-            (self.chunks[int(d)].id, float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
-        ]
+        return [(self.chunks[int(d)].id, float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     # -- persistence ------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ _INVISIBLE = re.compile(
 )
 # A tag starts with a letter or is a <00:00:01.014> word time, so "x < y and z > w" survives.
 _TAG = re.compile(r"</?(?:[A-Za-z][^<>]*|[0-9:.]+)>|\{\\[^{}]*\}")
-_TS = r"(?:([0-9]+):)?([0-5]?[0-9]):([0-5]?[0-9])(?:[.,]([0-9]{1,3}))?"
+_TS = r"(?:([0-9]{1,6}):)?([0-5]?[0-9]):([0-5]?[0-9])(?:[.,]([0-9]{1,3}))?"
 _TIMING = re.compile(rf"\s*{_TS}\s*-->\s*{_TS}(?:[ \t].*)?")
+_WORD_TIME = re.compile(r"<[0-9:.]+>")
 _VTT_META = ("WEBVTT", "NOTE", "STYLE", "REGION")
 
 
@@ -59,7 +61,7 @@ def supported(path: Path) -> bool:
 def load(sources: Sequence[str], *, strict: bool = False) -> Loaded:
     """Reads every source in order: a file, a directory of files, or hf:NAME[:SPLIT]."""
     sink = _Sink(strict)
-    for source in [sources] if isinstance(sources, str) else sources:
+    for source in map(str, [sources] if isinstance(sources, str) else sources):
         if source.startswith("hf:"):
             _read_hf(source, sink)
             continue
@@ -93,12 +95,13 @@ class _Sink:
             self.skip(source, error.line or line, error.reason)
             return
         key = (segment.video_id, segment.start, segment.end, segment.text)
-        first = self._seen.setdefault(key, (source, line))
-        if first == (source, line):
-            self.loaded.segments.append(segment)
+        if key in self._seen:
+            first_source, first_line = self._seen[key]
+            where = "" if first_source == source else f" of {first_source}"
+            self.skip(source, line, f"duplicate of line {first_line}{where}")
         else:
-            where = "" if first[0] == source else f" of {first[0]}"
-            self.skip(source, line, f"duplicate of line {first[1]}{where}")
+            self._seen[key] = (source, line)
+            self.loaded.segments.append(segment)
 
     def manifest(self, directory: Path) -> dict[str, tuple[str, str]]:
         if directory not in self._manifests:
@@ -107,12 +110,9 @@ class _Sink:
                 entries = _parse_manifest(path) if path.is_file() else {}
             except _RowError as error:
                 entries = {}
-                self.skip(str(path), 0, error.reason)
+                self.skip(str(path), error.line, error.reason)
             self._manifests[directory] = entries
         return self._manifests[directory]
-
-
-# ---- validation ---------------------------------------------------------------------------
 
 
 def _segment(row: Mapping[str, Any]) -> Segment:
@@ -163,10 +163,10 @@ def _optional_text(row: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _RowError(f"field '{key}': {_show(value)} is not a string")
-    return clean(value)
+    return _clean(value)
 
 
-def clean(text: str) -> str:
+def _clean(text: str) -> str:
     """Collapses whitespace and drops invisible characters that could hide text from a reader."""
     return " ".join(_INVISIBLE.sub("", text).split())
 
@@ -177,9 +177,6 @@ def _show(value: object) -> str:
     except ValueError:  # an int too long to print
         shown = f"<{type(value).__name__}>"
     return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-# ---- sources and files --------------------------------------------------------------------
 
 
 def _expand(source: str) -> list[tuple[Path, str]]:
@@ -255,22 +252,20 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, _decode(raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw)
 
 
-# ---- data rows ----------------------------------------------------------------------------
+def _same(row: object) -> object:
+    return row
 
 
-def _json_row(text: str) -> object:
+def _json_row(text: str, whole_file: bool = False) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _RowError(f"invalid JSON: {error.msg} (column {error.colno})", error.lineno) from None
+        line = error.lineno if whole_file else 0  # else the caller knows the file line
+        raise _RowError(f"invalid JSON: {error.msg} (column {error.colno})", line) from None
     except RecursionError:
         raise _RowError("invalid JSON: nested too deeply") from None
     except ValueError as error:  # e.g. an integer with more digits than Python will parse
         raise _RowError(f"invalid JSON: {error}") from None
-
-
-def _read_jsonl(path: Path, source: str, sink: _Sink) -> int:
-    return _take_lines(_text_lines(path), source, sink)
 
 
 def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: _Sink) -> int:
@@ -283,19 +278,11 @@ def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: _Sink) -> i
 
 
 def _read_json(path: Path, source: str, sink: _Sink) -> int:
-    text = _decode(path.read_bytes().removeprefix(codecs.BOM_UTF8))
-    if not text.lstrip().startswith("["):
-        # JSON Lines content, or one object, which may be pretty-printed over many lines.
-        try:
-            whole = json.loads(text)
-        except (ValueError, RecursionError):
-            whole = None
-        if isinstance(whole, dict):
-            sink.take(source, 1, _same, whole)
-            return 1
-        return _take_lines(enumerate(text.split("\n"), 1), source, sink)
+    first = next((line.lstrip() for _, line in _text_lines(path) if line.strip()), "")
+    if not first.startswith("["):  # JSON Lines content: stream it
+        return _take_lines(_text_lines(path), source, sink)
     try:
-        rows = _json_row(text)
+        rows = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)), whole_file=True)
     except _RowError as error:
         sink.skip(source, error.line, error.reason)
         return 1
@@ -308,9 +295,9 @@ def _read_json(path: Path, source: str, sink: _Sink) -> int:
 def _read_csv(path: Path, source: str, sink: _Sink) -> int:
     reader = csv.reader(line for _, line in _text_lines(path))
     try:
-        header = [name.strip() for name in next(reader, [])]
+        header = [name.strip() for name in next((r for r in reader if any(map(str.strip, r))), [])]
     except csv.Error as error:
-        sink.skip(source, 1, f"malformed CSV header: {error}")
+        sink.skip(source, reader.line_num, f"malformed CSV header: {error}")
         return 1
     count = 0
     while True:
@@ -346,6 +333,8 @@ def _read_parquet(path: Path, source: str, sink: _Sink) -> int:
     import pyarrow.parquet as pq
 
     count = 0
+    if path.stat().st_size == 0:
+        return 0
     try:
         file = pq.ParquetFile(path)
         columns = [name for name in file.schema_arrow.names if name in FIELDS]
@@ -363,9 +352,9 @@ def _read_parquet(path: Path, source: str, sink: _Sink) -> int:
 def _read_hf(source: str, sink: _Sink) -> None:
     name, _, split = source.removeprefix("hf:").partition(":")
     if not name.strip():
-        raise InputError(source, "expected hf:NAME or hf:NAME:SPLIT, like hf:jamescalam/youtube-transcriptions")
+        raise InputError(source, "expected hf:NAME or hf:NAME:SPLIT")
     try:
-        import datasets  # type: ignore[import-not-found,unused-ignore]
+        import datasets
     except ImportError:
         raise DependencyError(
             f"{source}: reading Hugging Face datasets needs the 'datasets' package: pip install 'lectern[hf]'"
@@ -374,30 +363,25 @@ def _read_hf(source: str, sink: _Sink) -> None:
     count = 0
     try:
         rows = datasets.load_dataset(name, split=split or "train")
-        for count, row in enumerate(rows, 1):  # noqa: B007 - count is read after a failure
+        for count, row in enumerate(rows, 1):
             sink.take(source, count, _same, row)
     except InputError:
         raise
     except Exception as error:  # the hub client fails in many ways; the user needs one clear line
-        where = f"could not load dataset {name!r} (split {split or 'train'!r})" if count == 0 else (
-            f"reading stopped at row {count + 1}")
+        where = f"reading stopped at row {count + 1}" if count else f"could not load dataset {name!r}"
         hint = "check the name and split; offline, only datasets already in the local cache can be read"
         raise InputError(source, f"{where}: {_brief(error)}; {hint}") from None
 
 
 def _brief(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    message = lines[0] if lines else ""
-    message = message if len(message) <= 200 else message[:197] + "..."
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
-# ---- captions -----------------------------------------------------------------------------
+    """The error's type and first line, without the traceback or the wall of text some libraries add."""
+    message = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {message[:200]}".rstrip(": ")
 
 
 def _parse_manifest(path: Path) -> dict[str, tuple[str, str]]:
     try:
-        entries = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)))
+        entries = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)), whole_file=True)
     except OSError as error:
         raise _RowError(f"manifest ignored: {error.strerror or error}") from None
     except _RowError as error:
@@ -409,8 +393,8 @@ def _parse_manifest(path: Path) -> dict[str, tuple[str, str]]:
         if isinstance(entry, dict) and is_video_id(entry.get("video_id")):
             title, channel = entry.get("title"), entry.get("speaker_or_channel")
             titles[entry["video_id"]] = (
-                clean(title) if isinstance(title, str) else "",
-                clean(channel) if isinstance(channel, str) else "",
+                _clean(title) if isinstance(title, str) else "",
+                _clean(channel) if isinstance(channel, str) else "",
             )
     return titles
 
@@ -422,18 +406,24 @@ def _blocks(path: Path, *, loose: bool) -> Iterator[list[tuple[int, str]]]:
     for number, raw in _text_lines(path):
         line = raw.rstrip("\r\n")
         if not (line.strip() if loose else line):
-            if block:
-                yield block
+            yield from _nonblank(block)
             block = []
         else:
             block.append((number, line))
-    if block:
+    yield from _nonblank(block)
+
+
+def _nonblank(block: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    # In WebVTT a line of spaces belongs to its cue; a block of nothing else is no cue.
+    if any(line.strip() for _, line in block):
         yield block
 
 
 def _cue(block: list[tuple[int, str]]) -> tuple[int, float, float, list[str]]:
     """(timing line number, start, end, text lines) of a block: [identifier], timing, text..."""
-    at = 1 if len(block) > 1 and "-->" not in block[0][1] else 0
+    first, second = block[0][1], block[1][1] if len(block) > 1 else ""
+    # A first line without an arrow is a cue number or identifier, unless it is the broken timing line.
+    at = 1 if "-->" not in first and ("-->" in second or (second and first.strip().isdecimal())) else 0
     number, timing = block[at]
     match = _TIMING.fullmatch(timing)
     if not match:
@@ -448,7 +438,7 @@ def _seconds(parts: Sequence[str | None]) -> float:
 
 def _caption_line(text: str) -> str:
     # Tags go first, so an escaped "&lt;b&gt;" stays as visible text.
-    return clean(html.unescape(_TAG.sub("", text)))
+    return _clean(html.unescape(_TAG.sub("", text)))
 
 
 def _caption_base(path: Path, sink: _Sink) -> dict[str, object]:
@@ -461,23 +451,10 @@ def _cue_row(base: dict[str, object], start: float, end: float, text: str) -> di
     return {**base, "start": start, "end": end, "text": text}
 
 
-def _read_srt(path: Path, source: str, sink: _Sink) -> int:
-    base, count = _caption_base(path, sink), 0
-    for block in _blocks(path, loose=True):
-        count += 1
-        try:
-            line, start, end, lines = _cue(block)
-        except _RowError as error:
-            sink.skip(source, error.line, error.reason)
-            continue
-        sink.take(source, line, _cue_row, base, start, end, _caption_line(" ".join(lines)))
-    return count
-
-
-def _read_vtt(path: Path, source: str, sink: _Sink) -> int:
-    base, count, emitted = _caption_base(path, sink), 0, [""]
-    for block in _blocks(path, loose=False):
-        if (block[0][1].split() or [""])[0] in _VTT_META:
+def _read_captions(path: Path, source: str, sink: _Sink, *, vtt: bool) -> int:
+    base, count, emitted, rolling = _caption_base(path, sink), 0, [""], False
+    for block in _blocks(path, loose=not vtt):
+        if vtt and (block[0][1].split() or [""])[0] in _VTT_META:
             continue
         count += 1
         try:
@@ -485,8 +462,10 @@ def _read_vtt(path: Path, source: str, sink: _Sink) -> int:
         except _RowError as error:
             sink.skip(source, error.line, error.reason)
             continue
+        # Only captions with word times roll; in others a repeated line is a speaker repeating himself.
+        rolling = rolling or any(_WORD_TIME.search(text) for text in lines)
         shown = [text for text in map(_caption_line, lines) if text]
-        fresh = _unrolled(shown, emitted)
+        fresh = _unrolled(shown, emitted) if rolling else shown
         if shown and not fresh:
             continue  # all of it was just said: a rolling repeat
         emitted = fresh or emitted
@@ -509,10 +488,10 @@ def _unrolled(shown: list[str], emitted: list[str]) -> list[str]:
 
 
 _READERS: dict[str, Callable[[Path, str, _Sink], int]] = {
-    ".jsonl": _read_jsonl,
+    ".jsonl": lambda path, source, sink: _take_lines(_text_lines(path), source, sink),
     ".json": _read_json,
     ".csv": _read_csv,
     ".parquet": _read_parquet,
-    ".srt": _read_srt,
-    ".vtt": _read_vtt,
+    ".srt": partial(_read_captions, vtt=False),
+    ".vtt": partial(_read_captions, vtt=True),
 }

@@ -84,7 +84,12 @@ class Lectern:
     # -- ingestion --------------------------------------------------------------------------------
 
     def ingest(
-        self, sources: Sequence[str] = (), *, reset: bool = False, strict: bool = False, progress: bool = False
+        self,
+        sources: Sequence[str] = (),
+        *,
+        reset: bool = False,
+        strict: bool = False,
+        progress: bool = False,
     ) -> IngestReport:
         sources = list(sources) or [str(BUNDLED_SAMPLE)]
         report, changed = indexing.ingest(

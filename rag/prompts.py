@@ -3,6 +3,7 @@ never trusts what comes back (numbers are checked, links are built from stored m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 NOT_COVERED = "NOT_COVERED"
@@ -43,10 +44,21 @@ def format_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
+
+
+def quoted_data(text: str) -> str:
+    """Transcript text or a title as it may appear in a prompt: square brackets could pose as citation
+    numbers and invisible characters could hide instructions, so brackets become parentheses and the
+    invisible characters go; newlines go too, so a transcript cannot start a source line of its own."""
+    return " ".join(_INVISIBLE.sub("", text).replace("[", "(").replace("]", ")").split())
+
+
 def source_block(n: int, title: str, start: float, end: float, text: str) -> str:
-    # Square brackets inside transcript text could pose as citation numbers: swap them out.
-    clean = text.replace("[", "(").replace("]", ")")
-    return f"[{n}] ({title or 'untitled lecture'}, {format_time(start)}-{format_time(end)}) {clean}"
+    return (
+        f"[{n}] ({quoted_data(title) or 'untitled lecture'}, {format_time(start)}-{format_time(end)}) "
+        f"{quoted_data(text)}"
+    )
 
 
 def answer_user(question: str, sources: Sequence[str]) -> str:

@@ -18,12 +18,15 @@ class Retrieval:
     best_similarity: float  # the query's closest dense match: the refusal gate reads this
     dense: list[tuple[str, float]] = field(default_factory=list)
     keyword: list[tuple[str, float]] = field(default_factory=list)
+    query: str = ""  # what was searched for: the standalone rewrite of a follow-up
 
 
 def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
     """Reciprocal-rank fusion of several ranked id lists, each with its weight."""
     fused: dict[str, float] = {}
     for ids, weight in ranked:
+        if weight <= 0:  # a retriever weighted zero is switched off: its ids must not pad the list
+            continue
         for rank, cid in enumerate(ids):
             fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
     return fused
@@ -78,7 +81,11 @@ class Retriever:
         return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
 
     def retrieve(
-        self, query: str, k: int | None = None, video_ids: Sequence[str] | None = None, title: str | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        video_ids: Sequence[str] | None = None,
+        title: str | None = None,
     ) -> Retrieval:
         k = k or self.settings.k
         allowed = set(video_ids) if video_ids else None
@@ -86,12 +93,15 @@ class Retriever:
             by_title = self.videos_matching(title)
             allowed = by_title if allowed is None else allowed & by_title
             if not allowed:
-                return Retrieval([], 0.0)
+                return Retrieval([], 0.0, query=query)
         n = self.settings.candidates
         dense = self.store.query(self.embedder.embed_query(query), n, sorted(allowed) if allowed else None)
         keyword = self.keyword.search(query, n, allowed)
         fused = rrf(
-            [([c for c, _ in dense], self.settings.dense_weight), ([c for c, _ in keyword], self.settings.bm25_weight)],
+            [
+                ([c for c, _ in dense], self.settings.dense_weight),
+                ([c for c, _ in keyword], self.settings.bm25_weight),
+            ],
             self.settings.rrf_k,
         )
         sims = dict(dense)
@@ -105,4 +115,4 @@ class Retriever:
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         best = max((s for _, s in dense), default=0.0)
-        return Retrieval(hits, best, dense, keyword)
+        return Retrieval(hits, best, dense, keyword, query)

@@ -1,4 +1,4 @@
-"""Chroma, embedded (PersistentClient) or a `chroma run` server (HttpClient): the only module that imports it."""
+"""Chroma, embedded (PersistentClient) or a `chroma run` server (HttpClient): the only module importing it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from operator import methodcaller
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,7 +74,9 @@ class Store:
             self._collection = None  # a restarted server may need a fresh handle
             where = self.settings.store_location
             hint = " Is `chroma run` up?" if self.settings.chroma_host else ""
-            raise StoreError(f"the vector store at {where} failed: {exc}.{hint}") from exc
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+            end = "" if detail.endswith(("?", "!")) else "."
+            raise StoreError(f"the vector store at {where} failed: {detail}{end}{hint}") from exc
 
     def _make_client(self) -> Any:
         import chromadb
@@ -113,10 +117,13 @@ class Store:
     def _check_model(self, coll: Any) -> None:
         meta = coll.metadata or {}
         built_with = meta.get("embed_model")
-        if built_with and (built_with != self.embed_model or int(meta.get("embed_dim", self.dim)) != self.dim):
+        if built_with and (
+            built_with != self.embed_model or int(meta.get("embed_dim", self.dim)) != self.dim
+        ):
             raise ModelMismatchError(
                 f"collection {self.settings.collection!r} at {self.settings.store_location} was built with "
-                f"{built_with} ({meta.get('embed_dim')} dimensions), but RAG_EMBED_MODEL is {self.embed_model}. "
+                f"{built_with} ({meta.get('embed_dim')} dimensions), "
+                f"but RAG_EMBED_MODEL is {self.embed_model}. "
                 f"Set RAG_EMBED_MODEL={built_with}, or rebuild it: python ingest.py --reset SOURCE ..."
             )
 
@@ -128,77 +135,105 @@ class Store:
             self._call(lambda: self._client.delete_collection(self.settings.collection))
         self._collection = None
 
+    def _on_collection(self, fn: Callable[[Any], T], create: bool = True) -> T | None:
+        """fn(collection) as one store call; None when there is no collection and create is False.
+
+        A handle whose collection was deleted and re-created elsewhere (`ingest.py --reset` while a chat
+        runs) is fetched again once, so a long-lived process does not fail on its next call.
+        """
+        for attempt in (1, 2):
+            coll = self.collection(create=create)
+            if coll is None:
+                return None
+            try:
+                return self._call(partial(fn, coll))
+            except StoreError as exc:
+                if attempt == 2 or not _collection_gone(exc.__cause__):
+                    raise
+        raise AssertionError("unreachable")
+
     # -- revision: lets the keyword index know whether it still matches ----------------------------
 
     def revision(self) -> str:
-        coll = self.collection(create=False)
-        if coll is None:
-            return ""
-        fresh = self._call(lambda: self._client.get_collection(self.settings.collection, embedding_function=None))
+        return self._on_collection(lambda _: self._fresh_revision(), create=False) or ""
+
+    def _fresh_revision(self) -> str:
+        fresh = self._client.get_collection(self.settings.collection, embedding_function=None)
+        if fresh.id != self._collection.id:  # re-created elsewhere since this handle was taken
+            self._check_model(fresh)
+            self._collection = fresh
         return str((fresh.metadata or {}).get("revision", ""))
 
     def set_revision(self, revision: str) -> None:
-        coll = self.collection()
-        meta = dict(coll.metadata or {})
-        meta.update(embed_model=self.embed_model, embed_dim=self.dim, revision=revision)
-        self._call(lambda: coll.modify(metadata=meta))
+        def modify(coll: Any) -> None:
+            meta = dict(coll.metadata or {})
+            meta.update(embed_model=self.embed_model, embed_dim=self.dim, revision=revision)
+            coll.modify(metadata=meta)
+
+        self._on_collection(modify)
 
     # -- reads and writes ---------------------------------------------------------------------------
 
     def count(self) -> int:
-        coll = self.collection(create=False)
-        return 0 if coll is None else int(self._call(coll.count))
+        return int(self._on_collection(lambda coll: coll.count(), create=False) or 0)
 
     def video_state(self, video_id: str) -> dict[str, str]:
         """Chunk id -> video hash of what is stored for one video."""
-        coll = self.collection()
-        got = self._call(lambda: coll.get(where={"video_id": video_id}, include=["metadatas"]))
-        return {cid: str(m.get("video_hash", "")) for cid, m in zip(got["ids"], got["metadatas"], strict=True)}
+        got = self._on_collection(lambda coll: coll.get(where={"video_id": video_id}, include=["metadatas"]))
+        assert got is not None
+        return {
+            cid: str(m.get("video_hash", "")) for cid, m in zip(got["ids"], got["metadatas"], strict=True)
+        }
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
-        coll = self.collection()
         docs, metas = zip(*(chunk_to_record(c) for c in chunks), strict=True)
-        self._call(
-            lambda: coll.upsert(
+        self._on_collection(
+            lambda coll: coll.upsert(
                 ids=[c.id for c in chunks], embeddings=vectors, documents=list(docs), metadatas=list(metas)
             )
         )
 
     def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            coll = self.collection()
-            for b in range(0, len(ids), PAGE):
-                self._call(lambda b=b: coll.delete(ids=list(ids[b : b + PAGE])))
+        for b in range(0, len(ids), PAGE):
+            self._on_collection(methodcaller("delete", ids=list(ids[b : b + PAGE])))
 
     def iter_chunks(self) -> Iterator[Chunk]:
-        coll = self.collection(create=False)
-        if coll is None:
-            return
         offset = 0
         while True:
-            got = self._call(
-                lambda: coll.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            )
+            page = methodcaller("get", include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            got = self._on_collection(page, create=False)
+            if got is None:
+                return
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield record_to_chunk(cid, doc or "", meta)
             if len(got["ids"]) < PAGE:
                 return
             offset += PAGE
 
-    def query(self, vector: np.ndarray, n: int, video_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, vector: np.ndarray, n: int, video_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        coll = self.collection(create=False)
-        if coll is None:
-            return []
         where: dict[str, Any] | None = None
         if video_ids:
             where = {"video_id": {"$in": list(video_ids)}}
-        got = self._call(
-            lambda: coll.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
+        got = self._on_collection(
+            lambda coll: coll.query(
+                query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+            ),
+            create=False,
         )
+        if got is None:
+            return []
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+
+def _collection_gone(exc: BaseException | None) -> bool:
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,195 @@
+"""Hybrid retrieval over real stores: filters, fusion, weights, and overlapping windows merged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.chunking import ChunkParams, chunk_video
+from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
+from rag.models import Chunk, Hit, Segment
+from rag.retrieval import merge_chunks, merge_neighbours, rrf
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
+TRANSFER = "o3y1w6-Xhjg"  # Towards Understanding Transfer Learning with Applications to Medical Imaging
+MIT = "njKP3FqW3Sk"  # MIT 6.S191 (2020): Introduction to Deep Learning
+PERCEPTRON = "what is a perceptron?"
+
+# One lecture of short cues: 128-token windows with a 32-token overlap share a few cues each.
+TOPICS = [
+    "gradient descent", "learning rate schedules", "momentum", "adam optimizer", "weight initialization",
+    "vanishing gradients", "residual connections", "attention heads", "positional encodings",
+    "tokenization", "beam search", "label smoothing", "knowledge distillation", "pruning", "quantization",
+    "contrastive learning", "data augmentation", "curriculum learning", "mixture of experts",
+    "reinforcement learning", "policy gradients", "value functions", "exploration bonuses", "reward shaping",
+]  # fmt: skip
+WINDOWS = "LecternWin1"
+
+
+def ingested(
+    tmp_path_factory: pytest.TempPathFactory, embedder: LocalMiniLM, name: str, sources: list[Path]
+) -> Path:
+    root = tmp_path_factory.getbasetemp() / name
+    if not (root / "ready").exists():
+        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None)
+        rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
+        (root / "ready").touch()
+    return root / "s"
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory, embedder) -> Path:
+    return ingested(tmp_path_factory, embedder, "lectern-sample", [SAMPLE])
+
+
+@pytest.fixture(scope="session")
+def windows_store(tmp_path_factory, embedder) -> Path:
+    path = tmp_path_factory.mktemp("windows") / "windows.jsonl"
+    rows = [
+        {
+            "video_id": WINDOWS,
+            "title": "Optimization and Beyond",
+            "start_second": 10.0 * i,
+            "end_second": 10.0 * i + 10,
+            "text": f"in part {i} of the course we discuss {topic} at some length",
+        }
+        for i, topic in enumerate(TOPICS)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return ingested(tmp_path_factory, embedder, "lectern-windows", [path])
+
+
+def lectern(store: Path, embedder: LocalMiniLM, **overrides) -> rag.Lectern:
+    return rag.Lectern(
+        rag.Settings(store_dir=store, _env_file=None, openai_api_key=None, **overrides), embedder
+    )
+
+
+def make_chunk(video_id: str, rows: list[tuple[float, float, str]]) -> Chunk:
+    segs = [Segment(video_id, s, e, t, "Lecture") for s, e, t in rows]
+    (chunk,) = chunk_video(segs, [1] * len(segs), ChunkParams(max_tokens=256, overlap=0))
+    return chunk
+
+
+# -- rrf ---------------------------------------------------------------------------------------------
+def test_rrf_on_a_tiny_example() -> None:
+    fused = rrf([(["a", "b", "c"], 1.0), (["c", "a", "d"], 1.0)], k=60)
+    assert fused == pytest.approx({"a": 1 / 61 + 1 / 62, "b": 1 / 62, "c": 1 / 63 + 1 / 61, "d": 1 / 63})
+    assert sorted(fused, key=lambda c: -fused[c]) == ["a", "c", "b", "d"]
+
+
+def test_rrf_weights_and_k() -> None:
+    fused = rrf([(["a", "b"], 1.0), (["b", "a"], 3.0)], k=1)
+    assert fused == pytest.approx({"a": 1 / 2 + 3 / 3, "b": 1 / 3 + 3 / 2})
+    assert fused["b"] > fused["a"]
+
+
+def test_rrf_ignores_a_list_weighted_zero() -> None:
+    assert rrf([(["a", "b"], 1.0), (["c", "a"], 0.0)], k=60) == pytest.approx({"a": 1 / 61, "b": 1 / 62})
+    assert rrf([], k=60) == {}
+
+
+# -- merging overlapping windows --------------------------------------------------------------------
+def test_merge_chunks_keeps_each_segment_once_in_time_order() -> None:
+    a = make_chunk("LecternTstA", [(0, 10, "one"), (10, 20, "two"), (20, 30, "three")])
+    b = make_chunk("LecternTstA", [(20, 30, "three"), (30, 40, "four")])
+    merged = merge_chunks(b, a)
+    assert merged.id == a.id
+    assert (merged.start, merged.end) == (0, 40)
+    assert merged.text == "one two three four"
+    assert merged.segment_starts == (0, 10, 20, 30)
+    assert [t for _, _, t in merged.segments()] == ["one", "two", "three", "four"]
+
+
+def test_merge_neighbours_merges_only_overlapping_windows_of_one_video() -> None:
+    a = make_chunk("LecternTstA", [(0, 10, "one"), (10, 20, "two")])
+    b = make_chunk("LecternTstB", [(15, 25, "other video")])
+    c = make_chunk("LecternTstA", [(10, 20, "two"), (20, 30, "three")])
+    d = make_chunk("LecternTstA", [(30, 40, "touching, not overlapping")])
+    hits = [Hit(a, 0.5, 0.4), Hit(b, 0.4, 0.6), Hit(c, 0.3, 0.9), Hit(d, 0.2, 0.1)]
+    merged = merge_neighbours(hits)
+    assert [h.chunk.video_id for h in merged] == ["LecternTstA", "LecternTstB", "LecternTstA"]
+    first = merged[0]
+    assert (first.chunk.start, first.chunk.end, first.chunk.text) == (0, 30, "one two three")
+    assert first.score == 0.5 and first.similarity == 0.9  # the better rank, the best similarity
+    assert merged[2].chunk is d
+
+
+def test_overlapping_windows_of_one_moment_are_listed_once(windows_store, embedder) -> None:
+    lec = lectern(windows_store, embedder)
+    stored = sorted((c for c in lec.keyword().chunks if c.video_id == WINDOWS), key=lambda c: c.start)
+    assert len(stored) >= 3
+    first, second = stored[0], stored[1]
+    shared = sorted(set(first.segment_starts) & set(second.segment_starts))
+    assert shared, "the fixture should make windows that share cues"
+    topic = TOPICS[int(shared[-1] // 10)]
+    hits = lec.search(f"what do they say about {topic}?").hits
+    mine = [h for h in hits if h.video_id == WINDOWS]
+    for i, h in enumerate(mine):
+        for other in mine[i + 1 :]:
+            assert not (h.chunk.start < other.chunk.end and other.chunk.start < h.chunk.end)
+    top = mine[0]
+    assert top.chunk.start <= first.start and top.chunk.end >= second.end  # both windows, as one hit
+    assert top.chunk.text.count(topic) == 1
+    assert len(set(top.chunk.segment_starts)) == len(top.chunk.segment_starts)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+# -- filters ---------------------------------------------------------------------------------------
+def test_filter_by_video_id(sample_store, embedder) -> None:
+    lec = lectern(sample_store, embedder)
+    assert {h.video_id for h in lec.search(PERCEPTRON).hits} == {MIT}
+    only = lec.search(PERCEPTRON, video_ids=[TRANSFER]).hits
+    assert len(only) == 5 and {h.video_id for h in only} == {TRANSFER}
+    assert lec.search(PERCEPTRON, video_ids=["NoSuchVid00"]).hits == []
+
+
+def test_filter_by_title_substring(sample_store, embedder) -> None:
+    lec = lectern(sample_store, embedder)
+    hits = lec.search(PERCEPTRON, title="MEDICAL imaging").hits
+    assert hits and {h.video_id for h in hits} == {TRANSFER}
+    assert lec.search(PERCEPTRON, title="introduction to deep").hits[0].video_id == MIT
+    assert lec.search(PERCEPTRON, title="no such lecture").hits == []
+    assert lec.search(PERCEPTRON, title="medical", video_ids=[MIT]).hits == []
+
+
+def test_an_empty_result_is_refused(sample_store, embedder) -> None:
+    answer = lectern(sample_store, embedder).ask(PERCEPTRON, video_ids=["NoSuchVid00"])
+    assert answer.mode == "refused" and answer.citations == []
+
+
+# -- fusion and weights ----------------------------------------------------------------------------
+def test_hybrid_ranks_and_scores(sample_store, embedder) -> None:
+    r = lectern(sample_store, embedder).search(PERCEPTRON, k=7)
+    assert [h.rank for h in r.hits] == list(range(1, 8))
+    scores = [h.score for h in r.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert r.best_similarity == max(s for _, s in r.dense)
+    assert "perceptron" in r.hits[0].chunk.text
+    assert r.query == PERCEPTRON
+
+
+def test_dense_only_and_bm25_only_via_weights(sample_store, embedder) -> None:
+    question = "how do we quantify the loss of the network?"
+    dense = lectern(sample_store, embedder, bm25_weight=0.0).search(question)
+    assert [h.chunk.id for h in dense.hits] == [cid for cid, _ in dense.dense[:5]]
+    assert [h.similarity for h in dense.hits] == [s for _, s in dense.dense[:5]]
+
+    bm25 = lectern(sample_store, embedder, dense_weight=0.0).search(question)
+    assert [h.chunk.id for h in bm25.hits] == [cid for cid, _ in bm25.keyword[:5]]
+
+    hybrid = lectern(sample_store, embedder).search(question)
+    assert [h.chunk.id for h in hybrid.hits] != [h.chunk.id for h in dense.hits] or (
+        [h.chunk.id for h in hybrid.hits] != [h.chunk.id for h in bm25.hits]
+    )
+
+
+def test_bm25_only_returns_only_keyword_matches(sample_store, embedder) -> None:
+    # one rare word: BM25 finds few chunks, and dense results must not pad the list
+    r = lectern(sample_store, embedder, dense_weight=0.0).search("imagenet")
+    assert 0 < len(r.keyword) < 5
+    assert [h.chunk.id for h in r.hits] == [cid for cid, _ in r.keyword]

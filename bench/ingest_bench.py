@@ -7,13 +7,14 @@
 (d) llama_index VectorStoreIndex.from_documents over ChromaVectorStore, one Document per segment with its
     metadata, the same model instance passed as embed_model=: segments/s; (b)/(d) (target >= 2x).
 
-    python bench/ingest_bench.py              # ~21,000 segments, >= 2,000 chunks
+    python bench/ingest_bench.py              # >= 2,000 chunks (~32,000 segments at 192/48 word pieces)
     python bench/ingest_bench.py --quick      # ~3,200 segments, ~300 chunks; (d) on 500 segments
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import tempfile
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import corpus
 
-DEFAULT_SEGMENTS = 21_000  # ~2,000 chunks at 128/32 word pieces
+MIN_CHUNKS = 2_000  # the default subset: enough segments for this many chunks at the current settings
 QUICK_SEGMENTS = 3_200
 QUICK_TUTORIAL = 500
 T0 = time.perf_counter()
@@ -74,20 +75,23 @@ def tutorial(path: Path, embedder: Any, limit: int, where: Path) -> dict[str, An
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import rag
 
-    n = args.segments or (QUICK_SEGMENTS if args.quick else DEFAULT_SEGMENTS)
+    n = args.segments or (QUICK_SEGMENTS if args.quick else 0)
     tut_limit = QUICK_TUTORIAL if args.quick else 0
     if args.tutorial_segments is not None:
         tut_limit = args.tutorial_segments
-    path = corpus.ensure(n, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="lectern-ingest-bench-"))
     lectern = rag.Lectern(common.settings(tmp / "store"))
     with common.timer() as t_load:
         embedder = lectern.embedder
+    if not n:  # size the subset from a pilot, so it tracks the chunk settings
+        pilot, pilot_segments = chunk_texts(corpus.ensure(QUICK_SEGMENTS, args.seed), lectern)
+        n = int(math.ceil(1.05 * MIN_CHUNKS * pilot_segments / len(pilot) / 1000) * 1000)
+    path = corpus.ensure(n, args.seed)
     texts, n_segments = chunk_texts(path, lectern)
     print(f"corpus {path.name}: {n_segments:,} segments -> {len(texts):,} chunks")
     print(f"model load {t_load[0]:.1f} s (not counted below)")
-    if not args.quick and len(texts) < 2000:
-        print(f"  note: only {len(texts)} chunks (< 2,000): raise --segments for stable figures")
+    if not args.quick and len(texts) < MIN_CHUNKS:
+        print(f"  note: only {len(texts)} chunks (< {MIN_CHUNKS:,}): raise --segments for stable figures")
     embedder.embed(texts[:64])  # warm-up: onnxruntime allocates its arenas on the first runs
 
     a1 = model_alone(embedder, texts)
@@ -137,7 +141,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--segments", type=int, default=0, help=f"corpus rows (default {DEFAULT_SEGMENTS:,})")
+    ap.add_argument(
+        "--segments", type=int, default=0, help=f"corpus rows (default: enough for {MIN_CHUNKS:,} chunks)"
+    )
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_SEGMENTS:,} segments, (a) measured once")
     ap.add_argument("--tutorial-segments", type=int, help="run (d) on only the first N segments (0 = all)")
     ap.add_argument("--no-tutorial", action="store_true", help="skip (d)")

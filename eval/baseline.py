@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.chunking import ChunkParams, chunk_video
 from rag.embeddings import LocalMiniLM
-from rag.evaluation import Scores, read_questions
+from rag.evaluation import Scores, read_questions, span_distance
 from rag.loaders import load
 from rag.models import Hit
 
@@ -39,7 +39,12 @@ def main() -> None:
         query = " ".join([*q.history[-1:], q.question])  # the tutorial has no rewriting: it concatenates
         sims = matrix @ model.embed_query(query)
         top = np.argsort(-sims)[: args.k]
-        scores.add(q, [Hit(chunks[i], float(sims[i]), float(sims[i]), r) for r, i in enumerate(top, 1)], None)
+        hits = [Hit(chunks[i], float(sims[i]), float(sims[i]), r) for r, i in enumerate(top, 1)]
+        scores.add(q, hits, None)
+        # The baseline's "citation" is its best hit in the right video: a segment start.
+        right = [h for h in hits if q.video_id and h.video_id == q.video_id]
+        if right:
+            scores.ts_errors.append(span_distance(right[0].chunk.start, q))
     summary = {"baseline": "per-segment dense", "segments": len(chunks), "k": args.k, **scores.summary()}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps({k: v for k, v in summary.items() if v is not None}))

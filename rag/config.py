@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_EMBED_MODEL = "all-MiniLM-L6-v2"
@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     ui_concurrency: int = Field(16, ge=1)
     ui_max_queue: int = Field(32, ge=1)
     ui_share: bool = False
+
+    @model_validator(mode="after")
+    def _overlap_inside_window(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
 
     @property
     def use_llm(self) -> bool:

@@ -32,8 +32,8 @@ from conftest import (
 
 import rag
 
-VIDEOS, SEGMENTS = 4, 110
-FLUSH = 8  # chunks per write in the killed runs, so a run makes many writes a kill can land between
+VIDEOS, SEGMENTS = 8, 60
+FLUSH = 4  # chunks per write in the killed runs, so a run makes many writes a kill can land between
 SEED = 20240611
 
 # ingest.py itself, with a smaller flush size: the production 256 would make one write of this corpus.
@@ -54,7 +54,7 @@ def version(base: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     for v in range(VIDEOS):
         if (v + k) % 2:
             continue
-        seg = rows[v * SEGMENTS + 10 + 17 * k]
+        seg = rows[v * SEGMENTS + 10 + 11 * k]
         seg["text"] = f"version {k} " + seg["text"] + " and" * (6 + 9 * k)  # longer: windows shift
     return rows
 
@@ -101,7 +101,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     assert code == 0, err
     assert '"chunks_embedded": 0' in out
     dump = dump_store(store, base_dir)
-    assert len(dump["ids"]) > 30 and sorted(dump["keyword"]) == sorted(dump["ids"])
+    assert len(dump["ids"]) > 3 * VIDEOS and sorted(dump["keyword"]) == sorted(dump["ids"])
     print(f"fault corpus: {len(dump['ids'])} chunks; a run: {startup:.1f} s + {work - startup:.1f} s of work")
     return Corpus(versions, sorted(dump["ids"]), startup, max(work - startup, 1.0))
 
@@ -111,7 +111,7 @@ def test_sigkill_at_random_points_then_finish(corpus: Corpus, tmp_path: Path) ->
     store = tmp_path / "store"
     outcomes = []
     for k, source in enumerate(corpus.versions):  # each run is killed; each version differs from the last
-        delay = corpus.startup + rng.uniform(0.05, 0.85) * corpus.work
+        delay = corpus.startup + rng.uniform(0.05, 0.6) * corpus.work
         proc = start_ingest(store, tmp_path, source)
         try:
             proc.wait(timeout=delay)

@@ -219,18 +219,9 @@ def build_store(
     t0 = time.perf_counter()
     report = lectern.ingest([str(corpus)], reset=not reuse)
     seconds = round(time.perf_counter() - t0, 2)
-    if reuse:
-        info = json.loads(marker.read_text())
-        info.update(reused=True, update_seconds=seconds, updated_chunks=report.chunks_embedded)
-        return lectern, info
-    info = {
-        "corpus": str(corpus),
-        "embedder": embedder.name,
-        "segments": report.segments,
-        "videos": report.videos,
-        "chunks": report.chunks,
-        "ingest_seconds": seconds,
-    }
+    info = json.loads(marker.read_text()) if reuse else {"ingest_seconds": seconds}
+    info.update(corpus=str(corpus), embedder=embedder.name, segments=report.segments, videos=report.videos)
+    info.update(chunks=report.chunks)
     marker.write_text(json.dumps(info))
-    info["reused"] = False
+    info.update(reused=reuse, update_seconds=seconds, updated_chunks=report.chunks_embedded)
     return lectern, info

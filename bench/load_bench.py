@@ -55,6 +55,9 @@ def grounded(token_delay: float) -> Any:
 
     def respond(request: dict[str, Any]) -> Any:
         prompt = str(request["messages"][-1].get("content", ""))
+        if "Standalone question:" in prompt:  # the follow-up rewrite: answer with the last question
+            last = prompt.split("Last question:", 1)[-1].split("\n", 1)[0].strip()
+            return Reply(text=last or "What is this about?", token_delay=token_delay)
         said = []
         for n, text in _SOURCE.findall(prompt)[:3]:
             words = text.split()
@@ -67,12 +70,13 @@ def grounded(token_delay: float) -> Any:
 class ChatUser:
     """One browser tab: its own session, one question at a time, over Gradio's queue protocol."""
 
-    def __init__(self, base: str, fn_index: int, trigger: int, client: str) -> None:
+    def __init__(self, base: str, fn_index: int, trigger: int, client: str, followups: bool = False) -> None:
         import httpx
 
         self.base, self.fn_index, self.trigger, self.client = base, fn_index, trigger, client
+        self.followups = followups
         self.http = httpx.Client(timeout=120)
-        self.session = uuid.uuid4().hex[:11]  # one per user, like a browser tab
+        self.session = uuid.uuid4().hex[:11]
         self.gc: Any = None
 
     def ask(self, question: str) -> dict[str, Any]:
@@ -83,7 +87,9 @@ class ChatUser:
         t0 = time.perf_counter()
         if self.client == "api":
             return self._api(question, t0)
-        session = self.session
+        # A new session per question is a new conversation; with --followups one tab keeps asking, so
+        # every question after its first is condensed with the history by the LLM before retrieval.
+        session = self.session if self.followups else uuid.uuid4().hex[:11]
         body = {"data": [question, [], None, 5, []], "event_data": None, "fn_index": self.fn_index,
                 "trigger_id": self.trigger, "session_hash": session}  # fmt: skip
         joined = self.http.post(f"{self.base}gradio_api/queue/join", json=body)
@@ -189,14 +195,20 @@ class Server:
 
 
 def run_users(
-    server: Server, n: int, chats: int, qs: list[str], client: str, on_done: Any = None
+    server: Server,
+    n: int,
+    chats: int,
+    qs: list[str],
+    client: str,
+    followups: bool = False,
+    on_done: Any = None,
 ) -> list[dict]:
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
     todo = iter(qs)
 
     def user() -> None:
-        u = ChatUser(server.base, server.fn_index, server.trigger, client)
+        u = ChatUser(server.base, server.fn_index, server.trigger, client, followups)
         for _ in range(chats):
             with lock:
                 q = next(todo, None)
@@ -250,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--token-delay", type=float, default=0.02, help="fake LLM seconds per word")
     ap.add_argument("--concurrency", type=int, default=16, help="RAG_UI_CONCURRENCY (default %(default)s)")
     ap.add_argument("--max-queue", type=int, default=32, help="RAG_UI_MAX_QUEUE (default %(default)s)")
+    ap.add_argument("--followups", action="store_true", help="each user keeps one conversation going")
     ap.add_argument("--soak", type=int, default=0, help="then run this many chats by 10 users")
     ap.add_argument("--store", type=Path, help="serve this store (real model) instead of the 11,298 one")
     ap.add_argument("--seed", type=int, default=0)
@@ -275,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["runs"] = []
         for n in users:
             t0 = time.perf_counter()
-            res = run_users(server, n, args.chats, qs[: n * args.chats], args.client)
+            res = run_users(server, n, args.chats, qs[: n * args.chats], args.client, args.followups)
             qs = qs[n * args.chats :]
             figures["runs"].append(summarise(n, res, time.perf_counter() - t0))
         print(f"server RSS {server.rss_gb():.2f} GB")
@@ -287,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                     marks[count] = server.rss_gb()
 
             t0 = time.perf_counter()
-            res = run_users(server, 10, args.soak, qs[: args.soak], args.client, on_done)
+            res = run_users(server, 10, args.soak, qs[: args.soak], args.client, args.followups, on_done)
             summarise(10, res, time.perf_counter() - t0)
             line = ", ".join(f"after {k:,}: {v:.2f} GB" for k, v in sorted(marks.items()))
             print(f"soak: server RSS {line}")

@@ -56,16 +56,24 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
 
 
 def merge_neighbours(hits: list[Hit]) -> list[Hit]:
-    """Overlapping windows of one moment become one hit, at the better rank."""
+    """Overlapping windows of one moment become one hit, at the better rank.
+
+    A merge can make a kept hit reach one it did not overlap before, so merging repeats until stable.
+    """
     merged: list[Hit] = []
     for hit in hits:
-        for kept in merged:
-            if _overlaps(kept.chunk, hit.chunk):
-                kept.chunk = merge_chunks(kept.chunk, hit.chunk)
-                kept.similarity = max(kept.similarity, hit.similarity)
+        grown = hit
+        while True:
+            other = next((h for h in merged if _overlaps(h.chunk, grown.chunk)), None)
+            if other is None:
                 break
-        else:
-            merged.append(hit)
+            merged.remove(other)
+            keep, drop = (other, grown) if other.score >= grown.score else (grown, other)
+            keep.chunk = merge_chunks(keep.chunk, drop.chunk)
+            keep.similarity = max(keep.similarity, drop.similarity)
+            grown = keep
+        merged.append(grown)
+        merged.sort(key=lambda h: -h.score)
     return merged
 
 

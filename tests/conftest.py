@@ -275,3 +275,20 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
         yield server
     finally:
         server.stop()
+
+
+def ingested(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Any, name: str, sources: list[Path], **kw: Any
+) -> Path:
+    """A store holding `sources`, ingested once per session under `name` and shared read-only."""
+    root = tmp_path_factory.getbasetemp() / name
+    if not (root / "ready").exists():
+        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None, **kw)
+        rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
+        (root / "ready").touch()
+    return root / "s"
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Path:
+    return ingested(tmp_path_factory, embedder, "lectern-sample", [SAMPLE])

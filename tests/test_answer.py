@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ingested
 from fakes.openai_server import FakeOpenAI, Reply
 
 import rag
@@ -55,20 +56,6 @@ TWO_TOPICS = "how do dropout and batch normalization help training?"
 
 
 # -- stores: ingested once per session, shared read-only ---------------------------------------------
-def ingested(
-    tmp_path_factory: pytest.TempPathFactory, embedder: LocalMiniLM, name: str, sources: list[Path]
-) -> Path:
-    root = tmp_path_factory.getbasetemp() / name
-    if not (root / "ready").exists():
-        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None)
-        rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
-        (root / "ready").touch()
-    return root / "s"
-
-
-@pytest.fixture(scope="session")
-def sample_store(tmp_path_factory, embedder) -> Path:
-    return ingested(tmp_path_factory, embedder, "lectern-sample", [SAMPLE])
 
 
 @pytest.fixture(scope="session")
@@ -293,7 +280,8 @@ def test_followup_is_rewritten_by_the_llm_for_retrieval_and_answer(sample_store,
     assert "and how are they rescaled?" in user_text(condense)
     # the sources sent to the model are what the rewritten question retrieves
     expected = lectern.search(rewritten).hits
-    assert list(sources_of(answering).values()) == [h.chunk.text for h in expected]
+    # as the prompt quotes them: brackets in transcripts are swapped so they cannot pose as citations
+    assert list(sources_of(answering).values()) == [prompts.quoted_data(h.chunk.text) for h in expected]
     assert expected[0].video_id == "o3y1w6-Xhjg"
     # and the model is asked the question it can answer without the conversation
     assert rewritten in user_text(answering)

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.chunking import ChunkParams, chunk_segments
+from rag.loaders import load
 from rag import cli
-from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
@@ -42,20 +43,6 @@ EVAL_QUESTIONS = [
 ]  # fmt: skip
 
 
-def ingested(
-    tmp_path_factory: pytest.TempPathFactory, embedder: LocalMiniLM, name: str, sources: list[Path]
-) -> Path:
-    root = tmp_path_factory.getbasetemp() / name
-    if not (root / "ready").exists():
-        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None)
-        rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
-        (root / "ready").touch()
-    return root / "s"
-
-
-@pytest.fixture(scope="session")
-def sample_store(tmp_path_factory, embedder) -> Path:
-    return ingested(tmp_path_factory, embedder, "lectern-sample", [SAMPLE])
 
 
 def cli_env(store: Path) -> dict[str, str]:
@@ -177,9 +164,13 @@ def test_eval_prints_the_scores(runs) -> None:
     assert float(values["refusal_accuracy"]) == 1.0  # the bread question is refused
 
 
-def test_stats_json(runs) -> None:
+def test_stats_json(runs, embedder) -> None:
     doc = json.loads(ok(runs["stats"]))
-    assert doc["videos"] == 2 and doc["chunks"] == 100
+    # as many chunks as chunking the sample with the default settings makes
+    settings = rag.Settings(_env_file=None)
+    params = ChunkParams(settings.chunk_tokens, settings.chunk_overlap)
+    expected = chunk_segments(load([str(SAMPLE)]).segments, embedder.count_tokens, params)
+    assert doc["videos"] == 2 and doc["chunks"] == len(expected)
     assert doc["collection"] == "lectern" and doc["embed_model"] == "all-MiniLM-L6-v2"
     assert Path(doc["store"]).name == "s"
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ingested
 
 import rag
 from rag.chunking import ChunkParams, chunk_video
@@ -30,20 +31,6 @@ TOPICS = [
 WINDOWS = "LecternWin1"
 
 
-def ingested(
-    tmp_path_factory: pytest.TempPathFactory, embedder: LocalMiniLM, name: str, sources: list[Path]
-) -> Path:
-    root = tmp_path_factory.getbasetemp() / name
-    if not (root / "ready").exists():
-        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None)
-        rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
-        (root / "ready").touch()
-    return root / "s"
-
-
-@pytest.fixture(scope="session")
-def sample_store(tmp_path_factory, embedder) -> Path:
-    return ingested(tmp_path_factory, embedder, "lectern-sample", [SAMPLE])
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +47,8 @@ def windows_store(tmp_path_factory, embedder) -> Path:
         for i, topic in enumerate(TOPICS)
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return ingested(tmp_path_factory, embedder, "lectern-windows", [path])
+    # small windows, so that neighbouring windows share cues whatever the default chunk size is
+    return ingested(tmp_path_factory, embedder, "lectern-windows", [path], chunk_tokens=48, chunk_overlap=16)
 
 
 def lectern(store: Path, embedder: LocalMiniLM, **overrides) -> rag.Lectern:
@@ -193,3 +181,17 @@ def test_bm25_only_returns_only_keyword_matches(sample_store, embedder) -> None:
     r = lectern(sample_store, embedder, dense_weight=0.0).search("imagenet")
     assert 0 < len(r.keyword) < 5
     assert [h.chunk.id for h in r.hits] == [cid for cid, _ in r.keyword]
+
+
+def test_merging_cascades_and_keeps_the_better_rank() -> None:
+    # 1306-1348 joins 1271-1317 and, grown, reaches 1339-1382: all three are one moment, at rank 1.
+    vid = "aaaaaaaaaaa"
+    hits = [
+        Hit(make_chunk(vid, [(1271, 1317, "a")]), 0.333),
+        Hit(make_chunk(vid, [(2344, 2386, "b")]), 0.286),
+        Hit(make_chunk(vid, [(1339, 1382, "c")]), 0.25),
+        Hit(make_chunk(vid, [(1306, 1348, "d")]), 0.211),
+        Hit(make_chunk(vid, [(2309, 2354, "e")]), 0.188),
+    ]
+    merged = merge_neighbours(hits)
+    assert [(h.chunk.start, h.chunk.end, h.score) for h in merged] == [(1271, 1382, 0.333), (2309, 2386, 0.286)]

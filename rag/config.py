@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     def _overlap_inside_window(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
-                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than "
+                f"chunk_tokens ({self.chunk_tokens})"
             )
         return self
 

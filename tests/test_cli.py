@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag import cli
 from rag.chunking import ChunkParams, chunk_segments
 from rag.loaders import load
-from rag import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
@@ -41,8 +41,6 @@ EVAL_QUESTIONS = [
      "video_id": "o3y1w6-Xhjg", "answer_start": 2224, "answer_end": 2263},
     {"id": "u1", "question": "how do I bake sourdough bread?", "video_id": None},
 ]  # fmt: skip
-
-
 
 
 def cli_env(store: Path) -> dict[str, str]:

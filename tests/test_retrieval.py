@@ -31,8 +31,6 @@ TOPICS = [
 WINDOWS = "LecternWin1"
 
 
-
-
 @pytest.fixture(scope="session")
 def windows_store(tmp_path_factory, embedder) -> Path:
     path = tmp_path_factory.mktemp("windows") / "windows.jsonl"
@@ -194,4 +192,5 @@ def test_merging_cascades_and_keeps_the_better_rank() -> None:
         Hit(make_chunk(vid, [(2309, 2354, "e")]), 0.188),
     ]
     merged = merge_neighbours(hits)
-    assert [(h.chunk.start, h.chunk.end, h.score) for h in merged] == [(1271, 1382, 0.333), (2309, 2386, 0.286)]
+    got = [(h.chunk.start, h.chunk.end, h.score) for h in merged]
+    assert got == [(1271, 1382, 0.333), (2309, 2386, 0.286)]

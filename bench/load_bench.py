@@ -15,7 +15,7 @@ A user is "busy" when Gradio refuses the request because the queue is full (HTTP
 
     python bench/load_bench.py                      # N = 1, 10, 25
     python bench/load_bench.py --users 10 --client api
-    python bench/load_bench.py --soak 1000          # 1,000 chats by 10 users; server RSS after 100 and 1,000
+    python bench/load_bench.py --soak 1000          # 1,000 chats by 10 users; RSS after 100, 250, … 1,000
 """
 
 from __future__ import annotations
@@ -294,9 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"server RSS {server.rss_gb():.2f} GB")
         if args.soak:
             marks: dict[int, float] = {}
+            checkpoints = {100, args.soak, *(args.soak * i // 4 for i in (1, 2, 3))}
 
             def on_done(count: int) -> None:
-                if count in (100, args.soak):
+                if count in checkpoints:
                     marks[count] = server.rss_gb()
 
             t0 = time.perf_counter()

@@ -217,7 +217,7 @@ def _ask_in_thread(url: str, state: dict[str, Any]) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="quick-subset ingestion and the quick store only")
+    ap.add_argument("--quick", action="store_true", help="the default: quick-subset ingestion, quick store")
     ap.add_argument("--full", action="store_true", help="also ingest all 208,619 segments (stand-in)")
     ap.add_argument("--real", action="store_true", help="with --full: the real model (about an hour)")
     ap.add_argument("--full-index", action="store_true", help="also serve the 208,619-segment index")

@@ -119,12 +119,17 @@ class Answerer:
         self.embed = embed
         self.llm = LLM(settings) if settings.use_llm else None
 
+    def warm_up(self) -> None:
+        if self.llm is not None:
+            self.llm._client()  # importing llama-index's OpenAI classes takes ~2 s: not on the first question
+
     @property
     def mode(self) -> str:
         return f"llm ({self.settings.llm_model})" if self.llm else "extractive (no language model)"
 
     def standalone(self, question: str, history: Sequence[str]) -> str:
-        if not history:
+        # A question that stands on its own needs no rewrite: skipping the LLM call saves ~1 s to first token.
+        if not history or not is_followup(question):
             return question
         if self.llm is not None:
             try:

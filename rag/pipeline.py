@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import indexing
 from .answer import Answerer
 from .config import BUNDLED_SAMPLE, Settings
@@ -70,8 +72,13 @@ class Lectern:
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
-                self._answerer = Answerer(self.settings, self._idf, self.embedder.embed)
+                self._answerer = Answerer(self.settings, self._idf, self._embed_cached)
             return self._answerer
+
+    def _embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        # The citation check embeds whole chunks; the same chunks come back for many questions, so reuse
+        # the embedder's per-text cache instead of re-running the model on them every time.
+        return np.stack([self.embedder.embed_query(t) for t in texts])
 
     def _idf(self, term: str) -> float:
         return self.keyword().idf(term)
@@ -80,6 +87,7 @@ class Lectern:
         """Load the model, the store and the keyword index now rather than on the first question."""
         self.embedder.embed_query("warm up")
         self.keyword()
+        self.answerer.warm_up()
 
     # -- ingestion --------------------------------------------------------------------------------
 

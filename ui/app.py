@@ -19,6 +19,9 @@ HEADER = (
 )
 
 
+SESSIONS = 1000
+
+
 def launch_options() -> dict[str, Any]:
     """launch() arguments for everything that serves this app (python -m ui and the tests): only the API
     link in the footer, no monitoring dashboard, no MCP server, no SSR, and the built-in upload route
@@ -30,6 +33,10 @@ def launch_options() -> dict[str, Any]:
         "ssr_mode": False,
         "pwa": False,
         "max_file_size": 0,
+        # Gradio keeps each session's component values for its 10,000 most recent sessions by default:
+        # with a new session per chat that grew the server ~90 MB per 1,000 chats. 1,000 live sessions
+        # is a large class; an older idle session only loses its follow-up context.
+        "state_session_capacity": SESSIONS,
         # System fonts: the stock themes fetch Google Fonts, a third-party request on every page view.
         "theme": gr.themes.Soft(
             primary_hue="indigo",

@@ -10,7 +10,7 @@ import importlib.util
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -181,6 +181,28 @@ class OpenAIEmbedder:
             return self._normalise([self._client.get_query_embedding(text)])[0]
         except Exception as exc:
             raise LLMError(f"the embedding service failed: {exc}") from exc
+
+
+def cached(embedder: Embedder, size: int = 4096) -> Callable[[Sequence[str]], np.ndarray]:
+    """`embedder.embed` remembering vectors by text, running the model once per batch of misses.
+
+    The citation check and segment locating embed the same retrieved chunks and segments again and
+    again across questions; a miss list keeps one batched model run instead of one run per text.
+    """
+    memo = _QueryCache(size)
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        vecs: list[np.ndarray | None] = [memo.get(t) for t in texts]
+        missing = [i for i, v in enumerate(vecs) if v is None]
+        if missing:
+            for i, v in zip(missing, embedder.embed([texts[i] for i in missing]), strict=True):
+                memo.put(texts[i], v)
+                vecs[i] = v
+        if not texts:
+            return embedder.embed([])
+        return np.stack([v for v in vecs if v is not None])
+
+    return embed
 
 
 def make_embedder(settings: Settings) -> Embedder:

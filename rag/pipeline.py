@@ -8,12 +8,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import indexing
 from .answer import Answerer
 from .config import BUNDLED_SAMPLE, Settings
-from .embeddings import Embedder, make_embedder
+from .embeddings import Embedder, cached, make_embedder
 from .keyword import KeywordIndex
 from .models import Answer, IngestReport
 from .retrieval import Retrieval, Retriever
@@ -72,16 +70,13 @@ class Lectern:
     def answerer(self) -> Answerer:
         with self._lock:
             if self._answerer is None:
-                self._answerer = Answerer(self.settings, self._idf, self._embed_cached)
+                self._answerer = Answerer(self.settings, self._idf, cached(self.embedder))
             return self._answerer
 
-    def _embed_cached(self, texts: Sequence[str]) -> np.ndarray:
-        # The citation check embeds whole chunks; the same chunks come back for many questions, so reuse
-        # the embedder's per-text cache instead of re-running the model on them every time.
-        return np.stack([self.embedder.embed_query(t) for t in texts])
-
     def _idf(self, term: str) -> float:
-        return self.keyword().idf(term)
+        # Called for every word of every cited sentence: skip keyword()'s lock and freshness check, which
+        # the retrieval of the same question has just done.
+        return (self._keyword or self.keyword()).idf(term)
 
     def warm_up(self) -> None:
         """Load the model, the store and the keyword index now rather than on the first question."""

@@ -242,9 +242,15 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
     if settings.chroma_host:
         yield  # the server serialises writes itself
         return
-    settings.store_dir.mkdir(parents=True, exist_ok=True)
     path = Path(settings.store_dir) / ".ingest.lock"
-    with open(path, "a+") as fh:
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+")  # noqa: SIM115 - closed by the with-block below
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write to the store directory {settings.store_dir}: {exc.strerror}"
+        ) from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

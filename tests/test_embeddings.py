@@ -112,3 +112,25 @@ def test_unknown_model_is_a_config_error() -> None:
     settings = rag.Settings(_env_file=None, embed_model="word2vec")  # type: ignore[call-arg]
     with pytest.raises(rag.ConfigError, match="word2vec"):
         embeddings.make_embedder(settings)
+
+
+def test_cached_embed_runs_the_model_once_per_batch_of_misses(embedder) -> None:
+    from rag.embeddings import cached
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        name, dim = embedder.name, embedder.dim
+
+        def embed(self, texts):
+            calls.append(list(texts))
+            return embedder.embed(texts)
+
+    embed = cached(Counting())  # type: ignore[arg-type]
+    first = embed(["gradient descent", "dropout", "gradient descent"])
+    again = embed(["dropout", "momentum", "gradient descent"])
+    assert calls == [["gradient descent", "dropout", "gradient descent"], ["momentum"]]
+    direct = embedder.embed(["gradient descent", "dropout", "momentum"])
+    assert first.shape == (3, embedder.dim)
+    assert abs(float(again[0] @ direct[1]) - 1) < 1e-5 and abs(float(again[1] @ direct[2]) - 1) < 1e-5
+    assert abs(float(again[2] @ direct[0]) - 1) < 1e-5

@@ -216,3 +216,13 @@ def test_server_restart_on_the_same_path(tmp_path: Path, embedder) -> None:
         assert store.video_state(VID_B) == {chunks[2].id: "hb", chunks[3].id: "hb"}
     finally:
         server.stop()
+
+
+def test_unusable_store_directory_is_a_clear_store_error(tmp_path) -> None:
+    from rag.store import ingest_lock
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the store directory should be")
+    settings = rag.Settings(store_dir=blocker / "store", _env_file=None)
+    with pytest.raises(rag.StoreError, match="cannot write to the store directory"), ingest_lock(settings):
+        pass

@@ -7,13 +7,15 @@
    which is built by the STAND-IN embedder: there the child also loads the real model so its memory counts,
    while queries use the stand-in (a store records its model; the real one may not query it);
 3. the real `python -m ui` server on the quick store: startup to first HTTP 200, and peak RSS while it
-   answers a few questions through the public /ask API. (On the full index this is impossible: the UI
-   builds the real model, which the stand-in store refuses.)
+   answers a few questions through the public /ask API. --ui-store DIR does the same on any store built
+   with the real model, e.g. the full 208,619-segment index (`RAG_STORE_DIR=DIR python ingest.py
+   bench/out/corpus-208619-s0.jsonl`, ~12 min here).
 
 Targets: chat server peak RSS <= 1.5 GB with the full index; startup <= 10 s.
 
     python bench/memory_bench.py --quick          # 1 and 2 and 3 on the quick store
     python bench/memory_bench.py --full-index     # also 2 on the 208,619-segment store
+    python bench/memory_bench.py --no-ingest --ui-store bench/out/stores/208619-all-MiniLM-L6-v2-s0
 """
 
 from __future__ import annotations
@@ -157,15 +159,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def ui_server(seed: int) -> dict[str, Any]:
-    if not (common.ROOT / "ui" / "app.py").exists():
-        print("TODO: ui/app.py is not there yet: the `python -m ui` measurement was skipped")
-        return {}
+def ui_server(seed: int, store: Path | None = None) -> dict[str, Any]:
     from rag.embeddings import LocalMiniLM
 
-    where = common.store_dir(common.QUICK_SIZE, LocalMiniLM.name, seed)
-    if not (where / "bench-built.json").exists():
+    where = store or common.store_dir(common.QUICK_SIZE, LocalMiniLM.name, seed)
+    if store is None and not (where / "bench-built.json").exists():
         common.build_store(corpus.ensure(common.QUICK_SIZE, seed), where, LocalMiniLM())
+    size = _segments(where)
     port = free_port()
     env = {
         **os.environ,
@@ -195,10 +195,24 @@ def ui_server(seed: int) -> dict[str, Any]:
         return {}
     ok = got["peak_gb"] <= 1.5 and ready <= 10
     print(
-        f"python -m ui, {common.QUICK_SIZE:,} segments [real model]: HTTP 200 after {ready:.1f} s;"
+        f"python -m ui, {size} [real model]: HTTP 200 after {ready:.1f} s;"
         f" peak RSS {got['peak_gb']:.2f} GB after {state.get('asked', 0)} /ask calls  {common.verdict(ok)}"
     )
-    return {"ui_quick_peak_gb": got["peak_gb"], "ui_quick_ready_s": ready}
+    key = "ui_quick" if store is None else "ui_store"
+    return {f"{key}_peak_gb": got["peak_gb"], f"{key}_ready_s": ready, f"{key}_size": size}
+
+
+def _segments(store: Path) -> str:
+    """What the store holds, from the bench's marker or the chunk count."""
+    import json
+
+    marker = store / "bench-built.json"
+    info = json.loads(marker.read_text()) if marker.exists() else {}
+    if "segments" in info:
+        return f"{info['segments']:,} segments / {info.get('chunks', 0):,} chunks"
+    import rag
+
+    return f"{rag.Lectern(common.settings(store)).store.count():,} chunks"
 
 
 def _ask_in_thread(url: str, state: dict[str, Any]) -> Any:
@@ -222,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", action="store_true", help="with --full: the real model (about an hour)")
     ap.add_argument("--full-index", action="store_true", help="also serve the 208,619-segment index")
     ap.add_argument("--no-ui", action="store_true", help="skip the `python -m ui` measurement")
+    ap.add_argument("--ui-store", type=Path, help="run `python -m ui` on this store instead of the quick one")
+    ap.add_argument("--no-ingest", action="store_true", help="skip the quick ingestion and serving-core runs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--child", choices=["ingest", "serve"], help=argparse.SUPPRESS)
@@ -235,16 +251,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     figures: dict[str, Any] = {"machine": common.print_machine()}
     print("targets: chat server peak RSS <= 1.5 GB with the full index, startup <= 10 s")
-    figures.update(ingestion(False, False, args.seed))
+    if not args.no_ingest:
+        figures.update(ingestion(False, False, args.seed))
     if args.full:
         figures.update(ingestion(True, args.real, args.seed))
-    figures.update(in_process(common.QUICK_SIZE, args.seed))
+    if not args.no_ingest:
+        figures.update(in_process(common.QUICK_SIZE, args.seed))
     if args.full_index:
         figures.update(in_process(common.FULL_SIZE, args.seed))
     else:
         print("(the 208,619-segment index: --full-index)")
     if not args.no_ui:
-        figures.update(ui_server(args.seed))
+        figures.update(ui_server(args.seed, args.ui_store))
     common.write_json(args.json, figures)
     return 0
 

@@ -143,7 +143,7 @@ class Answerer:
         return rule_standalone(question, history)
 
     def relevant(self, retrieval: Retrieval) -> bool:
-        return bool(retrieval.hits) and retrieval.best_similarity >= self.settings.min_similarity
+        return bool(retrieval.hits) and retrieval.relevance >= self.settings.min_relevance
 
     def refusal(self, question: str, retrieval: Retrieval, note: str = "") -> Answer:
         asked = retrieval.query or question

@@ -44,16 +44,22 @@ def _lexical(query_terms: set[str], text: str, idf: IdfFn) -> float:
 
 
 def locate(chunk: Chunk, text: str, idf: IdfFn, embed: EmbedFn | None = None) -> Moment:
-    """The segment of `chunk` that best supports `text`, with its neighbour's words as context."""
+    """The segment of `chunk` that best supports `text`, with its neighbour's words as context.
+
+    With an embedding function, the segment most similar to `text` wins: on both question sets it put the
+    citation within 10 s of the answer more often than word overlap did (59 vs 52 of 89 top hits;
+    bench notes in the README). Word overlap, weighted by idf, is the fallback and the tie-breaker.
+    """
     segs = chunk.segments()
     q = set(terms(text))
     scores = [_lexical(q, s[2], idf) for s in segs]
     # A sentence often runs over a cue boundary: let the next segment add a little to the score.
     joint = [sc + 0.5 * (scores[i + 1] if i + 1 < len(scores) else 0.0) for i, sc in enumerate(scores)]
     best = max(range(len(segs)), key=lambda i: (joint[i], -i))
-    if joint[best] == 0.0 and embed is not None and len(segs) > 1:
+    if embed is not None and len(segs) > 1:
         vecs = embed([text] + [s[2] for s in segs])
-        best = int(np.argmax(vecs[1:] @ vecs[0]))
+        sims = vecs[1:] @ vecs[0]
+        best = max(range(len(segs)), key=lambda i: (round(float(sims[i]), 4), joint[i], -i))
     start, end, quote = segs[best]
     if best + 1 < len(segs) and len(quote) < QUOTE_CHARS // 2:
         end, quote = segs[best + 1][1], f"{quote} {segs[best + 1][2]}"

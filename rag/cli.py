@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import load_settings
 from .errors import InputError, LecternError
-from .evaluation import evaluate, read_questions
+from .evaluation import Scores, calibration, evaluate, read_questions
 from .models import Answer, watch_url
 from .pipeline import Lectern
 from .prompts import format_time
@@ -32,12 +32,15 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true", help="print JSON")
         s.add_argument("--stdin", action="store_true", help='JSON Lines on stdin: {"question", "history"}')
     e = sub.add_parser("eval", help="score retrieval and answers on a question set")
-    e.add_argument("questions", type=Path)
+    e.add_argument("questions", type=Path, nargs="+", help="question files (JSON Lines), scored together")
     e.add_argument("--k", type=int, default=5)
     e.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default="hybrid")
     e.add_argument("--no-answers", action="store_true", help="score retrieval only (faster)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--misses", action="store_true", help="list the questions not found at rank 1")
+    e.add_argument(
+        "--calibrate", action="store_true", help="also print refusal rates for a range of RAG_MIN_RELEVANCE"
+    )
     st = sub.add_parser("stats", help="what the store holds")
     st.add_argument("--json", action="store_true")
     return p
@@ -123,7 +126,8 @@ def _run_questions(lectern: Lectern, args: argparse.Namespace) -> None:
 def _run_eval(args: argparse.Namespace) -> None:
     weights = {"hybrid": {}, "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0}}[args.retrieval]
     lectern = Lectern(load_settings(**weights))
-    scores = evaluate(lectern, read_questions(args.questions), k=args.k, answers=not args.no_answers)
+    questions = [q for path in args.questions for q in read_questions(path)]
+    scores = evaluate(lectern, questions, k=args.k, answers=not args.no_answers)
     summary = {"retrieval": args.retrieval, "k": args.k, **scores.summary()}
     if args.json:
         print(json.dumps(summary))
@@ -132,6 +136,18 @@ def _run_eval(args: argparse.Namespace) -> None:
             print(f"{key:28} {value}")
     if args.misses:
         print("\n".join(scores.misses), file=sys.stderr)
+    if args.calibrate:
+        _print_calibration(scores, args.json)
+
+
+def _print_calibration(scores: Scores, as_json: bool) -> None:
+    rows = calibration(scores, [t / 100 for t in range(40, 101, 2)])
+    if as_json:
+        print(json.dumps({"calibration": rows}))
+        return
+    print(f"\n{'min_relevance':>14} {'refused right':>14} {'false refusals':>15}")
+    for r in rows:
+        print(f"{r['min_relevance']:>14.2f} {r['refusal_accuracy']:>14.3f} {r['false_refusal_rate']:>15.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

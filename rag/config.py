@@ -35,9 +35,14 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=50)
     candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
     rrf_k: int = Field(5, ge=1)
+    merge_cap: float = Field(3.0, ge=1)  # merged overlapping windows hold at most this many windows' text
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
-    min_similarity: float = Field(0.35, ge=-1, le=1)  # below this, nothing retrieved is relevant: refuse
+    # Refusal gate: relevance = best dense similarity + coverage_weight * the share of the question's
+    # idf-weighted terms found in the top hit. Below min_relevance, nothing retrieved answers it: refuse.
+    # Both calibrated on eval/questions.jsonl (`python -m rag eval --calibrate`); eval/heldout.jsonl checks.
+    coverage_weight: float = Field(0.75, ge=0, le=5)
+    min_relevance: float = Field(0.75, ge=-1, le=6)
 
     # LLM (OpenAI or any OpenAI-compatible server); without a key, answers are extractive
     openai_api_key: SecretStr | None = Field(

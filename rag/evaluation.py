@@ -72,8 +72,10 @@ class Scores:
     answered: int = 0  # answerable questions that were also answered (not only searched)
     refusals_asked: int = 0  # unanswerable questions that were answered
     misses: list[str] = field(default_factory=list)
+    relevance: list[tuple[float, bool]] = field(default_factory=list)  # (gate score, answerable)
 
-    def add(self, q: Question, hits: list[Hit], answer: Answer | None) -> None:
+    def add(self, q: Question, hits: list[Hit], answer: Answer | None, relevance: float = 0.0) -> None:
+        self.relevance.append((relevance, q.video_id is not None))
         if q.video_id is None:
             self.unanswerable += 1
             if answer is not None:
@@ -118,10 +120,24 @@ class Scores:
         }
 
 
+def calibration(scores: Scores, thresholds: Iterable[float]) -> list[dict[str, float]]:
+    """For each min_relevance: the share of unanswerable questions refused and of answerable ones refused."""
+    unans = [r for r, answerable in scores.relevance if not answerable]
+    ans = [r for r, answerable in scores.relevance if answerable]
+    return [
+        {
+            "min_relevance": round(t, 3),
+            "refusal_accuracy": round(sum(r < t for r in unans) / max(len(unans), 1), 3),
+            "false_refusal_rate": round(sum(r < t for r in ans) / max(len(ans), 1), 3),
+        }
+        for t in thresholds
+    ]
+
+
 def evaluate(lectern: Any, questions: Iterable[Question], k: int = 5, answers: bool = True) -> Scores:
     scores = Scores()
     for q in questions:
-        hits = lectern.search(q.question, k=k, history=q.history).hits
+        found = lectern.search(q.question, k=k, history=q.history)
         answer = lectern.ask(q.question, k=k, history=q.history) if answers else None
-        scores.add(q, hits, answer)
+        scores.add(q, found.hits, answer, found.relevance)
     return scores

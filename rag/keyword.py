@@ -20,6 +20,15 @@ import numpy as np
 from .models import Chunk
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Words of asking, not of content: a transcript answers "why ..." without saying "why". The refusal gate's
+# coverage ignores them. (Dropping them from BM25 queries too measured -1 hit@1 over both question sets.)
+ASKING = frozenset(
+    {
+        "what", "whi", "how", "when", "where", "which", "who", "whom", "whose", "doe", "do", "did", "can",
+        "could", "would", "should", "explain", "tell", "describ", "mean", "lectur", "professor", "speaker",
+        "talk", "say", "said", "mention", "video",
+    }
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +74,13 @@ class KeywordIndex:
         indptr = np.asarray(scores["indptr"])
         counts = np.diff(indptr)  # one column per vocabulary entry in bm25s' CSC layout
         return {t: int(counts[i]) for t, i in self._vocab.items() if i < len(counts)}
+
+    @property
+    def typical_chars(self) -> int:
+        """Median text length of a stored chunk: the scale retrieval caps merged windows at."""
+        if not hasattr(self, "_typical"):
+            self._typical = int(np.median([len(c.text) for c in self.chunks])) if self.chunks else 0
+        return self._typical
 
     def idf(self, term: str) -> float:
         n = max(len(self.chunks), 1)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .config import Settings
 from .embeddings import Embedder
-from .keyword import KeywordIndex
+from .keyword import ASKING, KeywordIndex, terms
 from .models import Chunk, Hit
 from .store import Store
 
@@ -15,10 +15,12 @@ from .store import Store
 @dataclass(slots=True)
 class Retrieval:
     hits: list[Hit]
-    best_similarity: float  # the query's closest dense match: the refusal gate reads this
+    best_similarity: float  # the query's closest dense match
     dense: list[tuple[str, float]] = field(default_factory=list)
     keyword: list[tuple[str, float]] = field(default_factory=list)
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
+    coverage: float = 0.0  # share of the query's idf-weighted terms found in the top hit
+    relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
 
 
 def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
@@ -30,6 +32,22 @@ def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, floa
         for rank, cid in enumerate(ids):
             fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
     return fused
+
+
+def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
+    """Share of the query's idf-weighted terms that the chunk (title included) contains.
+
+    Dense similarity alone cannot tell a near-topic question the lectures never answer ("how does Adam
+    adapt the learning rate?") from a paraphrased one they do: both land in the same lecture at similar
+    cosine. The rare terms of an unanswered question are missing from the best chunk; a term found
+    nowhere in the corpus weighs most. A question with no content terms has nothing to miss.
+    """
+    wanted = set(terms(query)) - ASKING
+    if not wanted:
+        return 1.0
+    weights = {t: idf(t) for t in wanted}
+    found = wanted & set(terms(f"{chunk.title} {chunk.text}"))
+    return sum(weights[t] for t in found) / (sum(weights.values()) or 1.0)
 
 
 def merge_chunks(a: Chunk, b: Chunk) -> Chunk:
@@ -55,24 +73,34 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
     return a.video_id == b.video_id and a.start < b.end and b.start < a.end
 
 
-def merge_neighbours(hits: list[Hit]) -> list[Hit]:
+def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]:
     """Overlapping windows of one moment become one hit, at the better rank.
 
-    A merge can make a kept hit reach one it did not overlap before, so merging repeats until stable.
+    A merge can make a kept hit reach one it did not overlap before, so merging repeats until stable, but
+    never past `max_chars` of text: unbounded, a run of windows on one topic grew into a single 5-minute
+    "moment" (and a hit that lenient overlaps any answer span). A window that would overflow the cap
+    overlaps a better-ranked hit that already shows the moment, so it is dropped, not listed twice.
     """
     merged: list[Hit] = []
     for hit in hits:
-        grown = hit
-        while True:
+        grown: Hit | None = hit
+        while grown is not None:
             other = next((h for h in merged if _overlaps(h.chunk, grown.chunk)), None)
             if other is None:
+                merged.append(grown)
                 break
-            merged.remove(other)
             keep, drop = (other, grown) if other.score >= grown.score else (grown, other)
-            keep.chunk = merge_chunks(keep.chunk, drop.chunk)
+            joined = merge_chunks(keep.chunk, drop.chunk)
+            if max_chars is not None and len(joined.text) > max_chars:
+                if keep is grown:  # the better hit replaces the one it overlaps
+                    merged.remove(other)
+                    merged.append(grown)
+                grown = None
+                continue
+            merged.remove(other)
+            keep.chunk = joined
             keep.similarity = max(keep.similarity, drop.similarity)
             grown = keep
-        merged.append(grown)
         merged.sort(key=lambda h: -h.score)
     return merged
 
@@ -119,8 +147,11 @@ class Retriever:
             if idx is None:  # stored after the keyword index was loaded; skip rather than guess
                 continue
             hits.append(Hit(self.keyword.chunks[idx], fused[cid], sims.get(cid, 0.0)))
-        hits = merge_neighbours(hits)[:k]
+        cap = int(self.settings.merge_cap * self.keyword.typical_chars) or None
+        hits = merge_neighbours(hits, cap)[:k]
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         best = max((s for _, s in dense), default=0.0)
-        return Retrieval(hits, best, dense, keyword, query)
+        cov = coverage(query, hits[0].chunk, self.keyword.idf) if hits else 0.0
+        relevance = best + self.settings.coverage_weight * cov
+        return Retrieval(hits, best, dense, keyword, query, cov, relevance)

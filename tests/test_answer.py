@@ -418,6 +418,20 @@ def test_off_topic_question_is_refused_with_the_nearest_moments(sample_store, em
     assert all(c.url.startswith("https://www.youtube.com/watch?v=") for c in answer.citations)
 
 
+def test_near_topic_question_the_lectures_do_not_answer_is_refused(sample_store, embedder) -> None:
+    # Dense similarity alone (0.37, over the old 0.35 bar) would answer it from the intro lecture's
+    # "learning rate" passages; "Adam" appears nowhere, and the coverage term pulls relevance below the bar.
+    lectern = offline_lectern(sample_store, embedder)
+    question = "How does the Adam optimizer adapt the learning rate for each parameter?"
+    found = lectern.search(question)
+    assert found.best_similarity > 0.35 and found.coverage < 0.5
+    assert found.relevance < lectern.settings.min_relevance
+    assert lectern.ask(question).mode == "refused"
+    covered = lectern.search("why use a nonlinear activation function?")
+    assert covered.relevance >= lectern.settings.min_relevance
+    assert lectern.ask("why use a nonlinear activation function?").mode == "extractive"
+
+
 def test_off_topic_question_is_refused_without_asking_the_llm(sample_store, embedder, fake) -> None:
     answer = llm_lectern(sample_store, embedder, fake).ask("how do I bake sourdough bread?")
     assert answer.mode == "refused"

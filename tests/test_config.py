@@ -35,7 +35,7 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     env = {
         "RAG_STORE_DIR": str(tmp_path / "s"), "RAG_COLLECTION": "talks", "RAG_CHUNK_TOKENS": "200",
         "RAG_CHUNK_OVERLAP": "40", "RAG_K": "7", "RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": "8123",
-        "RAG_EMBED_BATCH_SIZE": "8", "RAG_MIN_SIMILARITY": "0.5", "RAG_UI_SHARE": "false",
+        "RAG_EMBED_BATCH_SIZE": "8", "RAG_MIN_RELEVANCE": "0.5", "RAG_UI_SHARE": "false",
         "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "RAG_LLM_MODEL": "local",
     }  # fmt: skip
     for k, v in env.items():
@@ -44,7 +44,7 @@ def test_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert s.store_dir == tmp_path / "s" and s.collection == "talks"
     assert (s.chunk_tokens, s.chunk_overlap, s.k, s.embed_batch_size) == (200, 40, 7, 8)
     assert s.store_location == "http://127.0.0.1:8123"
-    assert s.min_similarity == 0.5 and s.ui_share is False
+    assert s.min_relevance == 0.5 and s.ui_share is False
     assert s.use_llm and s.openai_api_key is not None and s.openai_api_key.get_secret_value() == "sk-test"
     assert "sk-test" not in repr(s)
     assert s.openai_base_url == "http://127.0.0.1:9/v1" and s.llm_model == "local"
@@ -90,7 +90,8 @@ def test_overrides_win_and_none_means_unset(monkeypatch: pytest.MonkeyPatch) -> 
         ("RAG_CHROMA_PORT", "http", "chroma_port"),
         ("RAG_COLLECTION", "a", "collection"),
         ("RAG_COLLECTION", "bad name!", "collection"),
-        ("RAG_MIN_SIMILARITY", "2", "min_similarity"),
+        ("RAG_MIN_RELEVANCE", "7", "min_relevance"),
+        ("RAG_COVERAGE_WEIGHT", "-1", "coverage_weight"),
         ("RAG_EMBED_BATCH_SIZE", "0", "embed_batch_size"),
         ("RAG_UI_SHARE", "perhaps", "ui_share"),
     ],

@@ -12,7 +12,7 @@ import rag
 from rag.chunking import ChunkParams, chunk_video
 from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
 from rag.models import Chunk, Hit, Segment
-from rag.retrieval import merge_chunks, merge_neighbours, rrf
+from rag.retrieval import coverage, merge_chunks, merge_neighbours, rrf
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
@@ -148,6 +148,27 @@ def test_an_empty_result_is_refused(sample_store, embedder) -> None:
     assert answer.mode == "refused" and answer.citations == []
 
 
+# -- the refusal gate's coverage term --------------------------------------------------------------
+def _chunk(text: str, title: str = "") -> Chunk:
+    return Chunk("v:0", "abcdefghijk", title, 0.0, 10.0, text, (0.0,), (0,))
+
+
+def test_coverage_weighs_the_rare_terms_of_the_question() -> None:
+    idf = {"adam": 5.0, "learn": 1.0, "rate": 1.0}.get
+    text = "the learning rate sets the step size"
+    assert coverage("adam learning rate", _chunk(text), lambda t: idf(t) or 0.0) == pytest.approx(2 / 7)
+    assert coverage("learning rate", _chunk(text), lambda t: idf(t) or 0.0) == 1.0
+    assert coverage("adam", _chunk(text, title="Adam explained"), lambda t: 5.0) == 1.0  # titles count
+    assert coverage("what is it?", _chunk(text), lambda t: 1.0) == 1.0  # no content terms: nothing missed
+
+
+def test_relevance_is_similarity_plus_weighted_coverage(sample_store, embedder) -> None:
+    r = lectern(sample_store, embedder).search(PERCEPTRON)
+    s = lectern(sample_store, embedder).settings
+    assert 0.0 < r.coverage <= 1.0
+    assert r.relevance == pytest.approx(r.best_similarity + s.coverage_weight * r.coverage)
+
+
 # -- fusion and weights ----------------------------------------------------------------------------
 def test_hybrid_ranks_and_scores(sample_store, embedder) -> None:
     r = lectern(sample_store, embedder).search(PERCEPTRON, k=7)
@@ -194,3 +215,21 @@ def test_merging_cascades_and_keeps_the_better_rank() -> None:
     merged = merge_neighbours(hits)
     got = [(h.chunk.start, h.chunk.end, h.score) for h in merged]
     assert got == [(1271, 1382, 0.333), (2309, 2386, 0.286)]
+
+
+def test_merging_stops_at_the_cap_and_drops_the_overflowing_window() -> None:
+    # Four overlapping windows of one talk: unbounded they became one 4-window "moment" that overlapped
+    # any answer span nearby. Capped at 2 windows' text, rank 1 absorbs rank 2; rank 3 overlaps it and
+    # would overflow, so it is dropped (its moment is already shown); rank 4 no longer overlaps anything.
+    vid = "aaaaaaaaaaa"
+    text = "x" * 100
+    hits = [
+        Hit(make_chunk(vid, [(0, 40, text), (40, 60, text)]), 0.5),
+        Hit(make_chunk(vid, [(40, 60, text), (60, 100, text)]), 0.4),
+        Hit(make_chunk(vid, [(60, 100, text), (100, 120, text)]), 0.3),
+        Hit(make_chunk(vid, [(200, 240, text)]), 0.2),
+    ]
+    capped = merge_neighbours([Hit(h.chunk, h.score) for h in hits], max_chars=310)
+    assert [(h.chunk.start, h.chunk.end, h.score) for h in capped] == [(0, 100, 0.5), (200, 240, 0.2)]
+    unbounded = merge_neighbours([Hit(h.chunk, h.score) for h in hits])
+    assert [(h.chunk.start, h.chunk.end) for h in unbounded] == [(0, 120), (200, 240)]

@@ -179,11 +179,21 @@ class Store:
 
     def video_state(self, video_id: str) -> dict[str, str]:
         """Chunk id -> video hash of what is stored for one video."""
-        got = self._on_collection(lambda coll: coll.get(where={"video_id": video_id}, include=["metadatas"]))
-        assert got is not None
-        return {
-            cid: str(m.get("video_hash", "")) for cid, m in zip(got["ids"], got["metadatas"], strict=True)
-        }
+        return self.video_states([video_id])[video_id]
+
+    def video_states(self, video_ids: Sequence[str], batch: int = 256) -> dict[str, dict[str, str]]:
+        """video_state for many videos, a few hundred per query: re-ingesting 2,068 unchanged videos spent
+        35% of its time in one lookup per video."""
+        out: dict[str, dict[str, str]] = {vid: {} for vid in video_ids}
+        for b in range(0, len(video_ids), batch):
+            where: dict[str, Any] = {"video_id": {"$in": list(video_ids[b : b + batch])}}
+            got = self._on_collection(methodcaller("get", where=where, include=["metadatas"]))
+            assert got is not None
+            for cid, m in zip(got["ids"], got["metadatas"], strict=True):
+                vid = str(m.get("video_id", ""))
+                if vid in out:
+                    out[vid][cid] = str(m.get("video_hash", ""))
+        return out
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:

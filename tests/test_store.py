@@ -68,6 +68,8 @@ def test_round_trip(settings: rag.Settings, embedder, monkeypatch: pytest.Monkey
     assert sorted(store.iter_chunks(), key=lambda c: c.id) == sorted(chunks, key=lambda c: c.id)
     assert store.video_state(VID_A) == {chunks[0].id: "ha", chunks[1].id: "ha"}
     assert store.video_state("zzzzzzzzzzz") == {}
+    states = store.video_states([VID_A, "zzzzzzzzzzz", VID_A], batch=1)  # batches of one: paging works
+    assert states == {VID_A: store.video_state(VID_A), "zzzzzzzzzzz": {}}
 
     hits = store.query(embedder.embed_query("what does a recurrent network remember over time"), 4)
     assert hits[0][0] == chunks[2].id

@@ -1,23 +1,25 @@
 """Reads transcripts from files, folders and Hugging Face datasets into validated Segments.
 
 Every row or cue is checked; a bad one becomes a Skipped (or, with strict=True, an InputError) that
-names the source, the line and the field, so bad data never surfaces as a traceback.
+names the source, the line and the field, so bad data never surfaces as a traceback. The rows of
+JSON, JSON Lines, CSV, Parquet and datasets are read here; rag.captions turns SRT and VTT lines into
+cues, which this module then checks like any other row.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import html
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rag import captions
+from rag.captions import clean, show
 from rag.errors import DependencyError, InputError
 from rag.models import Segment, Skipped, is_video_id
 
@@ -25,19 +27,8 @@ SUPPORTED = (".jsonl", ".json", ".csv", ".parquet", ".srt", ".vtt")
 MANIFEST = "manifest.json"
 MAX_TEXT = 20_000
 NAME_RULE = "file name must start with the 11-character YouTube video id, like dQw4w9WgXcQ.en.vtt"
-TIMING_RULE = "HH:MM:SS,mmm --> HH:MM:SS,mmm"
 # Columns worth reading from Parquet; url and thumbnail are never trusted, so never read.
 FIELDS = ("video_id", "text", "start_second", "end_second", "start", "end", "title", "channel_id")
-
-_INVISIBLE = re.compile(
-    "[\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
-)
-# A tag starts with a letter or is a <00:00:01.014> word time, so "x < y and z > w" survives.
-_TAG = re.compile(r"</?(?:[A-Za-z][^<>]*|[0-9:.]+)>|\{\\[^{}]*\}")
-_TS = r"(?:([0-9]{1,6}):)?([0-5]?[0-9]):([0-5]?[0-9])(?:[.,]([0-9]{1,3}))?"
-_TIMING = re.compile(rf"\s*{_TS}\s*-->\s*{_TS}(?:[ \t].*)?")
-_WORD_TIME = re.compile(r"<[0-9:.]+>")
-_VTT_META = ("WEBVTT", "NOTE", "STYLE", "REGION")
 
 
 @dataclass
@@ -123,7 +114,7 @@ def _segment(row: Mapping[str, Any]) -> Segment:
     if video_id is None:
         raise _RowError("field 'video_id': missing")
     if not is_video_id(video_id):
-        raise _RowError(f"field 'video_id': {_show(video_id)} is not an 11-character YouTube id")
+        raise _RowError(f"field 'video_id': {show(video_id)} is not an 11-character YouTube id")
     start, end = _number(row, start_key), _number(row, end_key)
     if start < 0:
         raise _RowError(f"field '{start_key}': {start} is negative")
@@ -145,13 +136,13 @@ def _number(row: Mapping[str, Any], key: str) -> float:
     if value is None:
         raise _RowError(f"field '{key}': missing")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _RowError(f"field '{key}': {_show(value)} is not a number")
+        raise _RowError(f"field '{key}': {show(value)} is not a number")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
     except ValueError:
-        raise _RowError(f"field '{key}': {_show(value)} is not a number") from None
+        raise _RowError(f"field '{key}': {show(value)} is not a number") from None
     if not math.isfinite(number):
         raise _RowError(f"field '{key}': {number} is not a finite number")
     return number
@@ -162,21 +153,8 @@ def _optional_text(row: Mapping[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _RowError(f"field '{key}': {_show(value)} is not a string")
-    return _clean(value)
-
-
-def _clean(text: str) -> str:
-    """Collapses whitespace and drops invisible characters that could hide text from a reader."""
-    return " ".join(_INVISIBLE.sub("", text).split())
-
-
-def _show(value: object) -> str:
-    try:
-        shown = repr(value)
-    except ValueError:  # an int too long to print
-        shown = f"<{type(value).__name__}>"
-    return shown if len(shown) <= 40 else shown[:37] + "..."
+        raise _RowError(f"field '{key}': {show(value)} is not a string")
+    return clean(value)
 
 
 def _expand(source: str) -> list[tuple[Path, str]]:
@@ -388,57 +366,7 @@ def _parse_manifest(path: Path) -> dict[str, tuple[str, str]]:
         raise _RowError(f"manifest ignored: {error.reason}", error.line) from None
     if not isinstance(entries, list):
         raise _RowError("manifest ignored: expected a JSON list of objects")
-    titles = {}
-    for entry in entries:
-        if isinstance(entry, dict) and is_video_id(entry.get("video_id")):
-            title, channel = entry.get("title"), entry.get("speaker_or_channel")
-            titles[entry["video_id"]] = (
-                _clean(title) if isinstance(title, str) else "",
-                _clean(channel) if isinstance(channel, str) else "",
-            )
-    return titles
-
-
-def _blocks(path: Path, *, loose: bool) -> Iterator[list[tuple[int, str]]]:
-    """Groups lines into blank-line separated blocks. WebVTT counts only empty lines as blank:
-    YouTube's cues hold lines of a single space."""
-    block: list[tuple[int, str]] = []
-    for number, raw in _text_lines(path):
-        line = raw.rstrip("\r\n")
-        if not (line.strip() if loose else line):
-            yield from _nonblank(block)
-            block = []
-        else:
-            block.append((number, line))
-    yield from _nonblank(block)
-
-
-def _nonblank(block: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
-    # In WebVTT a line of spaces belongs to its cue; a block of nothing else is no cue.
-    if any(line.strip() for _, line in block):
-        yield block
-
-
-def _cue(block: list[tuple[int, str]]) -> tuple[int, float, float, list[str]]:
-    """(timing line number, start, end, text lines) of a block: [identifier], timing, text..."""
-    first, second = block[0][1], block[1][1] if len(block) > 1 else ""
-    # A first line without an arrow is a cue number or identifier, unless it is the broken timing line.
-    at = 1 if "-->" not in first and ("-->" in second or (second and first.strip().isdecimal())) else 0
-    number, timing = block[at]
-    match = _TIMING.fullmatch(timing)
-    if not match:
-        raise _RowError(f"timing line {_show(timing)} is not like {TIMING_RULE}", number)
-    return number, _seconds(match.groups()[:4]), _seconds(match.groups()[4:]), [t for _, t in block[at + 1 :]]
-
-
-def _seconds(parts: Sequence[str | None]) -> float:
-    hours, minutes, seconds, fraction = parts
-    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + float(f"0.{fraction or 0}")
-
-
-def _caption_line(text: str) -> str:
-    # Tags go first, so an escaped "&lt;b&gt;" stays as visible text.
-    return _clean(html.unescape(_TAG.sub("", text)))
+    return captions.titles(entries)
 
 
 def _caption_base(path: Path, sink: _Sink) -> dict[str, object]:
@@ -452,39 +380,14 @@ def _cue_row(base: dict[str, object], start: float, end: float, text: str) -> di
 
 
 def _read_captions(path: Path, source: str, sink: _Sink, *, vtt: bool) -> int:
-    base, count, emitted, rolling = _caption_base(path, sink), 0, [""], False
-    for block in _blocks(path, loose=not vtt):
-        if vtt and (block[0][1].split() or [""])[0] in _VTT_META:
-            continue
+    base, count = _caption_base(path, sink), 0
+    for cue in captions.cues(_text_lines(path), vtt=vtt):
         count += 1
-        try:
-            line, start, end, lines = _cue(block)
-        except _RowError as error:
-            sink.skip(source, error.line, error.reason)
-            continue
-        # Only captions with word times roll; in others a repeated line is a speaker repeating himself.
-        rolling = rolling or any(_WORD_TIME.search(text) for text in lines)
-        shown = [text for text in map(_caption_line, lines) if text]
-        fresh = _unrolled(shown, emitted) if rolling else shown
-        if shown and not fresh:
-            continue  # all of it was just said: a rolling repeat
-        emitted = fresh or emitted
-        sink.take(source, line, _cue_row, base, start, end, " ".join(fresh))
+        if isinstance(cue, captions.Problem):
+            sink.skip(source, cue.line, cue.reason)
+        else:
+            sink.take(source, cue.line, _cue_row, base, cue.start, cue.end, cue.text)
     return count
-
-
-def _unrolled(shown: list[str], emitted: list[str]) -> list[str]:
-    """The lines of a cue not yet said. YouTube's auto-captions roll: each cue repeats the line
-    already shown above the new one, and a 10 ms cue then repeats the new line alone."""
-    if shown == emitted:
-        return []
-    fresh: list[str] = []
-    last = emitted[-1]
-    for text in shown:
-        if text != last:
-            fresh.append(text)
-            last = text
-    return fresh
 
 
 _READERS: dict[str, Callable[[Path, str, _Sink], int]] = {

@@ -17,7 +17,7 @@ from rag.loaders import Loaded, load
 from rag.models import Skipped, is_video_id
 
 VID = "dQw4w9WgXcQ"
-INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f\x00-\x1f\x7f-\x9f]")
+INVISIBLE = re.compile("[\u200b-\u200d\u202a-\u202e\u2066-\u2069\u2060\ufeff\U000e0000-\U000e007f\x00-\x1f\x7f-\x9f]")
 
 
 def write(directory: Path, name: str, content: str | bytes) -> str:
@@ -94,6 +94,7 @@ JSONL_CORPUS: list[tuple[str, str | None]] = [
     ("   ", None),  # blank lines are not rows
     (row(text="numeric strings", start=" 3.5", end="4"), None),
     (row(text="zero\u200b-width\U000e0041 tags\x07 and\u00a0 spaces\ufeff"), None),
+    (row(text="bidi \u202eevil\u202c \u2067override\u2069 gone", start=4, end=5), None),
     (json.dumps({"video_id": VID, "start_second": 1, "end_second": "x", "text": "t"}),
      "field 'end_second': 'x' is not a number"),
     ("[" * 100_000, "invalid JSON: nested too deeply"),
@@ -114,6 +115,7 @@ def test_jsonl_corpus_reports_each_bad_row_and_keeps_the_good_ones(tmp_path: Pat
         "overlaps the first row",
         "numeric strings",
         "zero-width tags and spaces",
+        "bidi evil override gone",  # right-to-left overrides could make a quote read differently
     ]
     assert loaded.segments[2].start == 3.5
     check_invariants(loaded, source)

@@ -67,6 +67,7 @@ def runs(
         "bad_stdin": (["search", "--stdin"], '\n{"history": []}\n' + json.dumps(STDIN_LINES[0]) + "\n"),
         "eval": (["eval", str(questions), "--misses"], ""),
         "stats": (["stats", "--json"], ""),
+        "calibrate": (["eval", str(questions), str(questions), "--no-answers", "--calibrate", "--json"], ""),
     }
     procs = {
         name: subprocess.Popen(
@@ -160,6 +161,19 @@ def test_eval_prints_the_scores(runs) -> None:
     assert 0 < float(values["mrr"]) <= 1
     assert float(values["median_timestamp_error_s"]) >= 0
     assert float(values["refusal_accuracy"]) == 1.0  # the bread question is refused
+
+
+def test_eval_scores_several_files_together_and_calibrates_the_refusal_gate(runs) -> None:
+    summary, table = (json.loads(line) for line in ok(runs["calibrate"]).splitlines())
+    assert summary["answerable"] == 6 and summary["unanswerable"] == 2  # the file twice: one set
+    assert summary["refusal_accuracy"] is None  # --no-answers: nothing was answered
+    rows = table["calibration"]
+    assert [r["min_relevance"] for r in rows] == sorted(r["min_relevance"] for r in rows)
+    # a higher bar refuses more, of both kinds; the bread question is refused before any real one
+    for key in ("refusal_accuracy", "false_refusal_rate"):
+        assert [r[key] for r in rows] == sorted(r[key] for r in rows)
+    first = next(r for r in rows if r["refusal_accuracy"] == 1.0)
+    assert first["false_refusal_rate"] == 0.0
 
 
 def test_stats_json(runs, embedder) -> None:

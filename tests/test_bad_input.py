@@ -17,7 +17,9 @@ from rag.loaders import Loaded, load
 from rag.models import Skipped, is_video_id
 
 VID = "dQw4w9WgXcQ"
-INVISIBLE = re.compile("[\u200b-\u200d\u202a-\u202e\u2066-\u2069\u2060\ufeff\U000e0000-\U000e007f\x00-\x1f\x7f-\x9f]")
+INVISIBLE = re.compile(
+    "[\u200b-\u200d\u202a-\u202e\u2066-\u2069\u2060\ufeff\U000e0000-\U000e007f\x00-\x1f\x7f-\x9f]"
+)
 
 
 def write(directory: Path, name: str, content: str | bytes) -> str:

@@ -43,7 +43,7 @@ class LLM:
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else ""
             common: dict[str, Any] = dict(
                 model=s.llm_model, api_key=key, timeout=s.llm_timeout, max_retries=s.llm_max_retries,
-                temperature=s.llm_temperature,
+                temperature=s.llm_temperature, max_tokens=s.llm_max_tokens,
             )  # fmt: skip
             if s.openai_base_url:
                 from llama_index.llms.openai_like import OpenAILike
@@ -207,8 +207,10 @@ class Answerer:
         if prompts.NOT_COVERED in text and len(text.strip()) < len(prompts.NOT_COVERED) + 20:
             yield self.refusal(question, retrieval)
             return
-        interrupted = finish is None
-        if interrupted and not error:
+        interrupted = finish in (None, "length")
+        if finish == "length" and not error:
+            error = f"the answer reached the {self.settings.llm_max_tokens}-token limit (RAG_LLM_MAX_TOKENS)"
+        elif interrupted and not error:
             error = "the language model's stream ended before the answer was complete"
         resolved = resolve(text, chunks, self.idf, self.embed)
         answer_text = resolved.text + (f"\n\n({prompts.INTERRUPTED}: {error}.)" if interrupted else "")

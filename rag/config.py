@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_temperature: float = Field(0.1, ge=0, le=2)
+    # A small local model can loop until its context is full (SmolLM2 wrote for minutes): cap each answer.
+    llm_max_tokens: int = Field(768, ge=16, le=32768)
 
     # Chat UI
     ui_host: str = "127.0.0.1"

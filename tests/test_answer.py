@@ -378,6 +378,16 @@ def test_stream_ending_without_done_is_interrupted(sample_store, embedder) -> No
     assert answer.error
 
 
+def test_an_answer_stopped_by_the_token_limit_is_marked_interrupted(sample_store, embedder) -> None:
+    # SmolLM2 on a real llama.cpp server wrote for minutes without a cap: every request carries one, and
+    # an answer the server stopped at it is not shown as complete.
+    with FakeOpenAI(lambda request: Reply(text="A perceptron is a single", finish_reason="length")) as fake:
+        answer = llm_lectern(sample_store, embedder, fake, llm_max_tokens=64).ask(PERCEPTRON)
+    assert all(r.get("max_tokens") == 64 for r in fake.requests)
+    assert answer.interrupted and "RAG_LLM_MAX_TOKENS" in answer.error
+    assert prompts.INTERRUPTED in answer.answer
+
+
 def test_a_complete_answer_is_not_marked_interrupted(sample_store, embedder) -> None:
     with FakeOpenAI(lambda request: f"{first_words(sources_of(request)[1])} [1].") as fake:
         answer = llm_lectern(sample_store, embedder, fake).ask(PERCEPTRON)

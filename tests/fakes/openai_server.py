@@ -32,6 +32,7 @@ class Reply:
     token_delay: float = 0.0  # seconds between streamed chunks
     cut_after: int | None = None  # stream: drop the connection after this many content chunks
     end_without_done: bool = False  # stream: no finish_reason chunk, no [DONE], clean end of body
+    finish_reason: str = "stop"  # "length": the server stopped at max_tokens
     invalid_json: bool = False  # body (or each SSE data line) is not valid JSON
     body: str | None = None  # raw body override for error responses
 
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut_after is not None:
             self._cut()
         if not reply.end_without_done:
-            event({}, "stop")
+            event({}, reply.finish_reason)
             if (request.get("stream_options") or {}).get("include_usage"):
                 send([], usage=_usage(request, reply.text))
             self._chunk("data: [DONE]\n\n")

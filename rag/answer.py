@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import prompts
-from .citations import EmbedFn, IdfFn, citation, locate, quote_in_answer, resolve, shortlist
+from .citations import EmbedFn, IdfFn, citation, locate, locate_all, quote_in_answer, resolve
 from .config import Settings
 from .errors import LLMError
 from .models import Answer, Hit
@@ -157,15 +157,9 @@ class Answerer:
         return Answer(question, "refused", text, cites, error=note)
 
     def extractive(self, question: str, hits: Sequence[Hit], error: str = "", asked: str = "") -> Answer:
-        if self.embed is not None:  # one model call for every shortlisted segment, not one per citation
-            texts = [asked or question]
-            for hit in hits[:3]:
-                segs = hit.chunk.segments()
-                texts += [segs[i][2] for i in shortlist(hit.chunk, asked or question, self.idf)[0]]
-            self.embed(texts)
-        cites = []
-        for i, hit in enumerate(hits[:3], 1):
-            cites.append(citation(i, hit.chunk, locate(hit.chunk, asked or question, self.idf, self.embed)))
+        chunks = [h.chunk for h in hits[:3]]
+        moments = locate_all(chunks, asked or question, self.idf, self.embed)
+        cites = [citation(i, c, m) for i, (c, m) in enumerate(zip(chunks, moments, strict=True), 1)]
         lines = [f"{i}. “{quote_in_answer(c.quote)}” [{c.n}]" for i, c in enumerate(cites, 1)]
         return Answer(
             question, "extractive", prompts.EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines), cites, error=error

@@ -4,7 +4,7 @@ titles a caption folder's manifest.json gives them.
 Pure functions over numbered text lines and parsed JSON; rag.loaders reads the files and validates each
 cue as a row. A cue with a bad timing line comes out as a Problem rather than an exception, so the rest
 of the file still loads. `clean` and `show` live here, not in rag.loaders, because captions need them too
-and imports point one way: rag.loaders, the only importer, uses them for every row.
+and imports point one way: rag.rows uses them for every row it checks.
 """
 
 from __future__ import annotations

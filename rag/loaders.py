@@ -2,8 +2,8 @@
 
 Every row or cue is checked; a bad one becomes a Skipped (or, with strict=True, an InputError) that
 names the source, the line and the field, so bad data never surfaces as a traceback. The rows of
-JSON, JSON Lines, CSV, Parquet and datasets are read here; rag.captions turns SRT and VTT lines into
-cues, which this module then checks like any other row.
+JSON, JSON Lines, CSV, Parquet and datasets are read here and handed to rag.rows, which checks each;
+rag.captions turns SRT and VTT lines into cues, which are checked like any other row.
 """
 
 from __future__ import annotations
@@ -11,38 +11,20 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from rag import captions
-from rag.captions import clean, show
 from rag.errors import DependencyError, InputError
-from rag.models import Segment, Skipped, is_video_id
+from rag.models import is_video_id
+from rag.rows import MAX_TEXT, Loaded, RowError, Sink
 
 SUPPORTED = (".jsonl", ".json", ".csv", ".parquet", ".srt", ".vtt")
 MANIFEST = "manifest.json"
-MAX_TEXT = 20_000
 NAME_RULE = "file name must start with the 11-character YouTube video id, like dQw4w9WgXcQ.en.vtt"
 # Columns worth reading from Parquet; url and thumbnail are never trusted, so never read.
 FIELDS = ("video_id", "text", "start_second", "end_second", "start", "end", "title", "channel_id")
-
-
-@dataclass
-class Loaded:
-    segments: list[Segment] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # files actually read, in order
-
-
-class _RowError(Exception):
-    def __init__(self, reason: str, line: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
 
 
 def supported(path: Path) -> bool:
@@ -51,7 +33,7 @@ def supported(path: Path) -> bool:
 
 def load(sources: Sequence[str], *, strict: bool = False) -> Loaded:
     """Reads every source in order: a file, a directory of files, or hf:NAME[:SPLIT]."""
-    sink = _Sink(strict)
+    sink = _Reading(strict)
     for source in map(str, [sources] if isinstance(sources, str) else sources):
         if source.startswith("hf:"):
             _read_hf(source, sink)
@@ -61,100 +43,23 @@ def load(sources: Sequence[str], *, strict: bool = False) -> Loaded:
     return sink.loaded
 
 
-class _Sink:
-    """Collects segments and problems; in strict mode the first problem raises instead."""
+class _Reading(Sink):
+    """One load() call's Sink, which also reads each caption folder's manifest.json, once."""
 
     def __init__(self, strict: bool) -> None:
-        self.strict = strict
-        self.loaded = Loaded()
-        self._seen: dict[tuple[str, float, float, str], tuple[str, int]] = {}
+        super().__init__(strict)
         self._manifests: dict[Path, dict[str, tuple[str, str]]] = {}
-
-    def skip(self, source: str, line: int, reason: str) -> None:
-        if self.strict:
-            raise InputError(source, reason, line)
-        self.loaded.skipped.append(Skipped(source, line, reason))
-
-    def take(self, source: str, line: int, make: Callable[..., object], *args: Any) -> None:
-        """Validates the row make(*args) returns; a _RowError it raises is a skipped row."""
-        try:
-            row = make(*args)
-            if not isinstance(row, Mapping):
-                raise _RowError("not a JSON object")
-            segment = _segment(row)
-        except _RowError as error:
-            self.skip(source, error.line or line, error.reason)
-            return
-        key = (segment.video_id, segment.start, segment.end, segment.text)
-        if key in self._seen:
-            first_source, first_line = self._seen[key]
-            where = "" if first_source == source else f" of {first_source}"
-            self.skip(source, line, f"duplicate of line {first_line}{where}")
-        else:
-            self._seen[key] = (source, line)
-            self.loaded.segments.append(segment)
 
     def manifest(self, directory: Path) -> dict[str, tuple[str, str]]:
         if directory not in self._manifests:
             path = directory / MANIFEST
             try:
                 entries = _parse_manifest(path) if path.is_file() else {}
-            except _RowError as error:
+            except RowError as error:
                 entries = {}
                 self.skip(str(path), error.line, error.reason)
             self._manifests[directory] = entries
         return self._manifests[directory]
-
-
-def _segment(row: Mapping[str, Any]) -> Segment:
-    # The two dataset schemas differ only in how they name the times.
-    pinecone = "start_second" in row or "end_second" in row
-    start_key, end_key = ("start_second", "end_second") if pinecone else ("start", "end")
-    video_id = row.get("video_id")
-    if video_id is None:
-        raise _RowError("field 'video_id': missing")
-    if not is_video_id(video_id):
-        raise _RowError(f"field 'video_id': {show(video_id)} is not an 11-character YouTube id")
-    start, end = _number(row, start_key), _number(row, end_key)
-    if start < 0:
-        raise _RowError(f"field '{start_key}': {start} is negative")
-    if end < start:
-        raise _RowError(f"field '{end_key}': {end} is before start {start}")
-    text = _optional_text(row, "text")
-    if text is None:
-        raise _RowError("field 'text': missing")
-    if not text:
-        raise _RowError("field 'text': blank")
-    if len(text) > MAX_TEXT:
-        raise _RowError(f"field 'text': {len(text)} characters, more than the {MAX_TEXT} a segment may hold")
-    title = _optional_text(row, "title") or ""
-    return Segment(video_id, start, end, text, title, _optional_text(row, "channel_id") or "")
-
-
-def _number(row: Mapping[str, Any], key: str) -> float:
-    value = row.get(key)
-    if value is None:
-        raise _RowError(f"field '{key}': missing")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _RowError(f"field '{key}': {show(value)} is not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    except ValueError:
-        raise _RowError(f"field '{key}': {show(value)} is not a number") from None
-    if not math.isfinite(number):
-        raise _RowError(f"field '{key}': {number} is not a finite number")
-    return number
-
-
-def _optional_text(row: Mapping[str, Any], key: str) -> str | None:
-    value = row.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _RowError(f"field '{key}': {show(value)} is not a string")
-    return clean(value)
 
 
 def _expand(source: str) -> list[tuple[Path, str]]:
@@ -178,7 +83,7 @@ def _expand(source: str) -> list[tuple[Path, str]]:
     return [(path, source)]
 
 
-def _read_file(path: Path, source: str, sink: _Sink) -> None:
+def _read_file(path: Path, source: str, sink: _Reading) -> None:
     suffix = path.suffix.lower()
     if suffix != ".parquet":
         problem = _sniff(path)
@@ -239,14 +144,14 @@ def _json_row(text: str, whole_file: bool = False) -> object:
         return json.loads(text)
     except json.JSONDecodeError as error:
         line = error.lineno if whole_file else 0  # else the caller knows the file line
-        raise _RowError(f"invalid JSON: {error.msg} (column {error.colno})", line) from None
+        raise RowError(f"invalid JSON: {error.msg} (column {error.colno})", line) from None
     except RecursionError:
-        raise _RowError("invalid JSON: nested too deeply") from None
+        raise RowError("invalid JSON: nested too deeply") from None
     except ValueError as error:  # e.g. an integer with more digits than Python will parse
-        raise _RowError(f"invalid JSON: {error}") from None
+        raise RowError(f"invalid JSON: {error}") from None
 
 
-def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: _Sink) -> int:
+def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: Sink) -> int:
     count = 0
     for number, line in lines:
         if line.strip():
@@ -255,13 +160,13 @@ def _take_lines(lines: Iterable[tuple[int, str]], source: str, sink: _Sink) -> i
     return count
 
 
-def _read_json(path: Path, source: str, sink: _Sink) -> int:
+def _read_json(path: Path, source: str, sink: Sink) -> int:
     first = next((line.lstrip() for _, line in _text_lines(path) if line.strip()), "")
     if not first.startswith("["):  # JSON Lines content: stream it
         return _take_lines(_text_lines(path), source, sink)
     try:
         rows = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)), whole_file=True)
-    except _RowError as error:
+    except RowError as error:
         sink.skip(source, error.line, error.reason)
         return 1
     assert isinstance(rows, list)  # the text starts with "[" and parsed
@@ -270,7 +175,7 @@ def _read_json(path: Path, source: str, sink: _Sink) -> int:
     return len(rows)
 
 
-def _read_csv(path: Path, source: str, sink: _Sink) -> int:
+def _read_csv(path: Path, source: str, sink: Sink) -> int:
     reader = csv.reader(line for _, line in _text_lines(path))
     try:
         header = [name.strip() for name in next((r for r in reader if any(map(str.strip, r))), [])]
@@ -302,11 +207,11 @@ def _csv_problem(error: csv.Error) -> str:
 
 def _csv_row(header: list[str], values: list[str]) -> dict[str, str]:
     if len(values) > len(header):
-        raise _RowError(f"{len(values)} fields, but the header names {len(header)}")
+        raise RowError(f"{len(values)} fields, but the header names {len(header)}")
     return dict(zip(header, values, strict=False))
 
 
-def _read_parquet(path: Path, source: str, sink: _Sink) -> int:
+def _read_parquet(path: Path, source: str, sink: Sink) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -327,7 +232,7 @@ def _read_parquet(path: Path, source: str, sink: _Sink) -> int:
     return count
 
 
-def _read_hf(source: str, sink: _Sink) -> None:
+def _read_hf(source: str, sink: Sink) -> None:
     name, _, split = source.removeprefix("hf:").partition(":")
     if not name.strip():
         raise InputError(source, "expected hf:NAME or hf:NAME:SPLIT")
@@ -361,15 +266,15 @@ def _parse_manifest(path: Path) -> dict[str, tuple[str, str]]:
     try:
         entries = _json_row(_decode(path.read_bytes().removeprefix(codecs.BOM_UTF8)), whole_file=True)
     except OSError as error:
-        raise _RowError(f"manifest ignored: {error.strerror or error}") from None
-    except _RowError as error:
-        raise _RowError(f"manifest ignored: {error.reason}", error.line) from None
+        raise RowError(f"manifest ignored: {error.strerror or error}") from None
+    except RowError as error:
+        raise RowError(f"manifest ignored: {error.reason}", error.line) from None
     if not isinstance(entries, list):
-        raise _RowError("manifest ignored: expected a JSON list of objects")
+        raise RowError("manifest ignored: expected a JSON list of objects")
     return captions.titles(entries)
 
 
-def _caption_base(path: Path, sink: _Sink) -> dict[str, object]:
+def _caption_base(path: Path, sink: _Reading) -> dict[str, object]:
     video_id = path.name.split(".", 1)[0]
     title, channel = sink.manifest(path.parent).get(video_id, ("", ""))
     return {"video_id": video_id, "title": title, "channel_id": channel}
@@ -379,7 +284,7 @@ def _cue_row(base: dict[str, object], start: float, end: float, text: str) -> di
     return {**base, "start": start, "end": end, "text": text}
 
 
-def _read_captions(path: Path, source: str, sink: _Sink, *, vtt: bool) -> int:
+def _read_captions(path: Path, source: str, sink: _Reading, *, vtt: bool) -> int:
     base, count = _caption_base(path, sink), 0
     for cue in captions.cues(_text_lines(path), vtt=vtt):
         count += 1
@@ -390,7 +295,7 @@ def _read_captions(path: Path, source: str, sink: _Sink, *, vtt: bool) -> int:
     return count
 
 
-_READERS: dict[str, Callable[[Path, str, _Sink], int]] = {
+_READERS: dict[str, Callable[[Path, str, _Reading], int]] = {
     ".jsonl": lambda path, source, sink: _take_lines(_text_lines(path), source, sink),
     ".json": _read_json,
     ".csv": _read_csv,

@@ -78,8 +78,8 @@ def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]
 
     A merge can make a kept hit reach one it did not overlap before, so merging repeats until stable, but
     never past `max_chars` of text: unbounded, a run of windows on one topic grew into a single 5-minute
-    "moment" (and a hit that lenient overlaps any answer span). A window that would overflow the cap
-    overlaps a better-ranked hit that already shows the moment, so it is dropped, not listed twice.
+    "moment", so long that it overlapped any answer span nearby. Of two overlapping windows that would
+    overflow the cap, the worse-ranked one is dropped: the other already shows the moment.
     """
     merged: list[Hit] = []
     for hit in hits:
@@ -92,10 +92,10 @@ def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]
             keep, drop = (other, grown) if other.score >= grown.score else (grown, other)
             joined = merge_chunks(keep.chunk, drop.chunk)
             if max_chars is not None and len(joined.text) > max_chars:
-                if keep is grown:  # the better hit replaces the one it overlaps
-                    merged.remove(other)
-                    merged.append(grown)
-                grown = None
+                if keep is other:
+                    grown = None  # the kept hit already shows this moment
+                else:
+                    merged.remove(other)  # the better one stays and may overlap more: check again
                 continue
             merged.remove(other)
             keep.chunk = joined

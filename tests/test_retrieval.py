@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ingested
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rag
 from rag.chunking import ChunkParams, chunk_video
@@ -233,3 +235,21 @@ def test_merging_stops_at_the_cap_and_drops_the_overflowing_window() -> None:
     assert [(h.chunk.start, h.chunk.end, h.score) for h in capped] == [(0, 100, 0.5), (200, 240, 0.2)]
     unbounded = merge_neighbours([Hit(h.chunk, h.score) for h in hits])
     assert [(h.chunk.start, h.chunk.end) for h in unbounded] == [(0, 120), (200, 240)]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(5, 80), st.integers(1, 99)), min_size=1, max_size=25),
+    st.sampled_from([None, 120, 250, 600]),
+)
+@settings(max_examples=200, deadline=None)
+def test_merged_hits_never_overlap_and_respect_the_cap(rows, cap) -> None:
+    vid = "aaaaaaaaaaa"
+    hits = [Hit(make_chunk(vid, [(s, s + d, "w" * d)]), score / 100) for s, d, score in rows]
+    hits.sort(key=lambda h: -h.score)  # retrieval hands them over best first
+    merged = merge_neighbours(hits, cap)
+    for i, a in enumerate(merged):
+        for b in merged[i + 1 :]:
+            assert not (a.chunk.start < b.chunk.end and b.chunk.start < a.chunk.end), (a.chunk, b.chunk)
+    if cap is not None:  # a single window may be longer than the cap; a merged one never is
+        assert all(len(h.chunk.segment_starts) == 1 or len(h.chunk.text) <= cap for h in merged)
+    assert [h.score for h in merged] == sorted((h.score for h in merged), reverse=True)

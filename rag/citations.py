@@ -45,9 +45,7 @@ def _lexical(query_terms: set[str], text: str, idf: IdfFn) -> float:
     return sum(idf(t) for t in query_terms & set(terms(text)))
 
 
-def _shortlist(
-    segs: Sequence[tuple[float, float, str]], text: str, idf: IdfFn
-) -> tuple[list[int], list[float]]:
+def _shortlist(segs: Sequence[Seg], text: str, idf: IdfFn) -> tuple[list[int], list[float]]:
     """Indices of the segments whose words best match `text` (at most SHORTLIST), and every joint score."""
     q = set(terms(text))
     scores = [_lexical(q, s[2], idf) for s in segs]
@@ -68,12 +66,10 @@ def locate_all(chunks: Sequence[Chunk], text: str, idf: IdfFn, embed: EmbedFn | 
     segs = [c.segments() for c in chunks]
     picks = [_shortlist(s, text, idf) for s in segs]
     sims: list[list[float]] = [[] for _ in chunks]
-    if embed is not None:
-        texts = [segs[k][i][2] for k, (short, _) in enumerate(picks) for i in short if len(short) > 1]
-        if texts:
-            vecs = embed([text, *texts])
-            flat = iter((vecs[1:] @ vecs[0]).tolist())
-            sims = [[next(flat) for _ in short] if len(short) > 1 else [] for short, _ in picks]
+    if embed is not None and chunks:
+        vecs = embed([text, *(segs[k][i][2] for k, (short, _) in enumerate(picks) for i in short)])
+        flat = iter((vecs[1:] @ vecs[0]).tolist())
+        sims = [[next(flat) for _ in short] for short, _ in picks]
     return [_moment(s, short, joint, sim) for s, (short, joint), sim in zip(segs, picks, sims, strict=True)]
 
 

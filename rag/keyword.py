@@ -11,7 +11,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,10 @@ class KeywordIndex:
         counts = np.diff(indptr)  # one column per vocabulary entry in bm25s' CSC layout
         return {t: int(counts[i]) for t, i in self._vocab.items() if i < len(counts)}
 
-    @property
+    @cached_property
     def typical_chars(self) -> int:
         """Median text length of a stored chunk: the scale retrieval caps merged windows at."""
-        if not hasattr(self, "_typical"):
-            self._typical = int(np.median([len(c.text) for c in self.chunks])) if self.chunks else 0
-        return self._typical
+        return int(np.median([len(c.text) for c in self.chunks])) if self.chunks else 0
 
     def idf(self, term: str) -> float:
         n = max(len(self.chunks), 1)

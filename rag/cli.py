@@ -141,7 +141,7 @@ def _run_eval(args: argparse.Namespace) -> None:
 
 
 def _print_calibration(scores: Scores, as_json: bool) -> None:
-    rows = calibration(scores, [t / 100 for t in range(40, 101, 2)])
+    rows = calibration(scores, [t / 100 for t in range(50, 121)])
     if as_json:
         print(json.dumps({"calibration": rows}))
         return

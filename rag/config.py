@@ -39,10 +39,10 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
     # Refusal gate: relevance = best dense similarity + coverage_weight * the share of the question's
-    # idf-weighted terms found in the top hit. Below min_relevance, nothing retrieved answers it: refuse.
+    # idf-weighted words found in the top hit. Below min_relevance, nothing retrieved answers it: refuse.
     # Both calibrated on eval/questions.jsonl (`python -m rag eval --calibrate`); eval/heldout.jsonl checks.
-    coverage_weight: float = Field(0.75, ge=0, le=5)
-    min_relevance: float = Field(0.75, ge=-1, le=6)
+    coverage_weight: float = Field(1.0, ge=0, le=5)
+    min_relevance: float = Field(0.81, ge=-1, le=6)
 
     # LLM (OpenAI or any OpenAI-compatible server); without a key, answers are extractive
     openai_api_key: SecretStr | None = Field(

@@ -51,6 +51,25 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def surface_terms(text: str) -> dict[str, str]:
+    """Words as written, plurals folded, each mapped to its stem: {'transformer': 'transform'}.
+
+    Stemming suits ranking but merges the distinct technical terms a question names ("transformer" and
+    "transformations", "positional" and "position"): the refusal gate matches written words instead.
+    """
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
+    stems = _stemmer().stemWords(words)
+    return {_singular(w): s for w, s in zip(words, stems, strict=True)}
+
+
 class KeywordIndex:
     """BM25 over chunk texts, plus the chunks themselves so hits need no second store round trip."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from .config import Settings
 from .embeddings import Embedder
-from .keyword import ASKING, KeywordIndex, terms
+from .keyword import ASKING, KeywordIndex, surface_terms
 from .models import Chunk, Hit
 from .store import Store
 
@@ -19,7 +19,7 @@ class Retrieval:
     dense: list[tuple[str, float]] = field(default_factory=list)
     keyword: list[tuple[str, float]] = field(default_factory=list)
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
-    coverage: float = 0.0  # share of the query's idf-weighted terms found in the top hit
+    coverage: float = 0.0  # share of the query's idf-weighted words found in the top hit
     relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
 
 
@@ -35,19 +35,21 @@ def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, floa
 
 
 def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
-    """Share of the query's idf-weighted terms that the chunk (title included) contains.
+    """Share of the query's idf-weighted words that the chunk (title included) contains, as written.
 
     Dense similarity alone cannot tell a near-topic question the lectures never answer ("how does Adam
     adapt the learning rate?") from a paraphrased one they do: both land in the same lecture at similar
-    cosine. The rare terms of an unanswered question are missing from the best chunk; a term found
-    nowhere in the corpus weighs most. A question with no content terms has nothing to miss.
+    cosine. The rare words of an unanswered question are missing from the best chunk; a word found
+    nowhere in the corpus weighs most. Words are compared as written (plurals folded), not stemmed:
+    stems let "positional encoding in a transformer" match a passage on "position", "encoder" and
+    "transformations". A question with no content words has nothing to miss.
     """
-    wanted = set(terms(query)) - ASKING
+    wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
     if not wanted:
         return 1.0
-    weights = {t: idf(t) for t in wanted}
-    found = wanted & set(terms(f"{chunk.title} {chunk.text}"))
-    return sum(weights[t] for t in found) / (sum(weights.values()) or 1.0)
+    weights = {w: idf(s) for w, s in wanted.items()}
+    found = wanted.keys() & surface_terms(f"{chunk.title} {chunk.text}").keys()
+    return sum(weights[w] for w in found) / (sum(weights.values()) or 1.0)
 
 
 def merge_chunks(a: Chunk, b: Chunk) -> Chunk:

@@ -164,6 +164,14 @@ def test_coverage_weighs_the_rare_terms_of_the_question() -> None:
     assert coverage("what is it?", _chunk(text), lambda t: 1.0) == 1.0  # no content terms: nothing missed
 
 
+def test_coverage_matches_words_as_written_not_their_stems() -> None:
+    # eval q082 (unanswerable) scored full coverage on a VAE passage when stems were compared.
+    passage = _chunk("the position of the encoder after many transformations")
+    assert coverage("how does positional encoding work in a transformer?", passage, lambda t: 1.0) == 0.0
+    plural = _chunk("each layer of the network has weights")
+    assert coverage("what are the layers of networks?", plural, lambda t: 1.0) == 1.0
+
+
 def test_relevance_is_similarity_plus_weighted_coverage(sample_store, embedder) -> None:
     r = lectern(sample_store, embedder).search(PERCEPTRON)
     s = lectern(sample_store, embedder).settings

@@ -85,12 +85,31 @@ class Settings(BaseSettings):
         return str(self.store_dir)
 
 
+# Settings that no longer exist. Unknown keys are ignored (a .env may hold other tools' settings), so an
+# old name would silently stop doing anything: say what replaced it instead.
+REPLACED = {
+    "RAG_MIN_SIMILARITY": "RAG_MIN_RELEVANCE (the refusal gate now adds word coverage to similarity; "
+    "see .env.example)",
+}
+
+
+def _replaced_settings_in_use() -> list[str]:
+    import os
+
+    from dotenv import dotenv_values
+
+    names = {k.upper() for k in os.environ} | {k.upper() for k in dotenv_values(".env")}
+    return [f"{old} was replaced by {new}" for old, new in REPLACED.items() if old in names]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and .env, with a readable error instead of a pydantic dump."""
     from pydantic import ValidationError
 
     from .errors import ConfigError
 
+    if replaced := _replaced_settings_in_use():
+        raise ConfigError(f"invalid settings ({'; '.join(replaced)})")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:

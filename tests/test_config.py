@@ -128,3 +128,19 @@ def test_overlap_must_be_smaller_than_the_window(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "64")
     with pytest.raises(rag.ConfigError, match="overlap"):
         rag.load_settings()
+
+
+def test_a_replaced_setting_is_an_error_naming_its_successor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("RAG_MIN_SIMILARITY=0.3\n")
+    with pytest.raises(rag.ConfigError) as err:
+        rag.load_settings()
+    assert "RAG_MIN_SIMILARITY was replaced by RAG_MIN_RELEVANCE" in str(err.value)
+    (tmp_path / ".env").write_text("")
+    monkeypatch.setenv("rag_min_similarity", "0.3")  # environment names are case-insensitive too
+    with pytest.raises(rag.ConfigError):
+        rag.load_settings()
+    monkeypatch.delenv("rag_min_similarity")
+    assert rag.load_settings().min_relevance == 0.81

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every figure of the README's "Retrieval quality" table, in one log: Lectern hybrid, dense-only and
+# BM25-only on the tuning set, the held-out set and both pooled, plus the per-segment baseline.
+#
+#   bash eval/suite.sh [SHARED_DATA_DIR]     (default ../shared/data; writes bench/out/eval-suite.log)
+#
+# Needs the lectures and distractors of the shared data; the store is built once in $EVAL_STORE
+# (default /tmp/evalfinal) and reused. Takes ~10 minutes on 2 cores, plus ~5 for a first ingest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${1:-../shared/data}"
+store="${EVAL_STORE:-/tmp/evalfinal}"
+py=.venv/bin/python
+log=bench/out/eval-suite.log
+sources=(data/youtube-transcriptions-sample.jsonl "$data/lectures" "$data/distractors")
+for d in "$data/lectures" "$data/distractors"; do
+    [[ -d "$d" ]] || { echo "eval/suite.sh: $d not found (pass the shared data folder)" >&2; exit 2; }
+done
+mkdir -p bench/out
+# Re-ingesting an unchanged store is a no-op (nothing is embedded again), so this is cheap after the first run.
+RAG_STORE_DIR="$store" $py ingest.py "${sources[@]}" --json >&2
+{
+    echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) store=$store"
+    for set in eval/questions.jsonl eval/heldout.jsonl; do
+        for mode in hybrid dense bm25; do
+            echo "== $set $mode"
+            RAG_STORE_DIR="$store" $py -m rag eval "$set" --retrieval "$mode" --json
+        done
+        echo "== $set per-segment baseline"
+        $py eval/baseline.py "$set" "${sources[@]}"
+    done
+    echo "== eval/questions.jsonl eval/heldout.jsonl hybrid"
+    RAG_STORE_DIR="$store" $py -m rag eval eval/questions.jsonl eval/heldout.jsonl --json
+} | tee "$log"

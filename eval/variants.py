@@ -1,0 +1,287 @@
+"""Retrieval variants tried against Lectern's default (RRF k=5 of dense and BM25, 30 candidates each).
+
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants.py [--only NAME ...]
+
+Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the held-out set (eval/heldout.jsonl)
+for each variant, in the README's "Tried and dropped" order. Every variant re-ranks the same two candidate
+lists (dense and BM25, 100 each, fetched once per question), then merges overlapping windows exactly as
+`Retriever.retrieve` does, so only the fusion differs. Needs the eval store built by eval/suite.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from rag.config import load_settings
+from rag.evaluation import is_hit, read_questions
+from rag.keyword import terms
+from rag.models import Hit
+from rag.pipeline import Lectern
+from rag.retrieval import merge_neighbours, rrf
+
+Lists = tuple[str, np.ndarray, list[tuple[str, float]], list[tuple[str, float]]]  # query, vec, dense, bm25
+Fuse = Callable[[Lists], list[str]]  # chunk ids, best first
+EVAL = Path(__file__).resolve().parent
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.lectern = Lectern(load_settings())
+        self.kw = self.lectern.keyword()
+        self.ids = [c.id for c in self.kw.chunks]
+        self.sets = {
+            n: read_questions(EVAL / f)
+            for n, f in (("tuning", "questions.jsonl"), ("held-out", "heldout.jsonl"))
+        }
+        self.lists: dict[tuple[str, str], Lists] = {}
+        for name, qs in self.sets.items():
+            for q in qs:
+                query = self.lectern.answerer.standalone(q.question, q.history) if q.history else q.question
+                vec = self.lectern.embedder.embed_query(query)
+                self.lists[name, q.id] = (
+                    query,
+                    vec,
+                    self.lectern.store.query(vec, 100),
+                    self.kw.search(query, 100),
+                )
+
+    def score(self, fuse: Fuse) -> str:
+        out = []
+        cap = int(3.0 * self.kw.typical_chars)
+        for name, qs in self.sets.items():
+            ranks = []
+            for q in (q for q in qs if q.video_id):
+                ids = fuse(self.lists[name, q.id])
+                hits = [Hit(self.kw.chunks[self.kw.by_id[c]], 1.0 / (i + 1), 0.0) for i, c in enumerate(ids)]
+                top = merge_neighbours(hits, cap)[:5]
+                ranks.append(next((i for i, h in enumerate(top, 1) if is_hit(h, q)), 0))
+            n = len(ranks)
+            h1, mrr, h5 = (
+                sum(r == 1 for r in ranks) / n,
+                sum(1 / r for r in ranks if r) / n,
+                sum(r > 0 for r in ranks) / n,
+            )
+            out.append(f"{name} {h1:.3f} / {mrr:.3f} / {h5:.3f}")
+        return "   ".join(out)
+
+
+def fused(lists: list[tuple[list[str], float]], k: int = 5) -> list[str]:
+    f = rrf(lists, k)
+    return sorted(f, key=lambda c: -f[c])
+
+
+def default(n: int = 30) -> Fuse:
+    return lambda x: fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0)])
+
+
+def convex(alpha: float, norm: str, n: int = 30) -> Fuse:
+    """alpha * normalised dense + (1 - alpha) * normalised BM25; missing from a list = that list's minimum."""
+
+    def scale(lst: list[tuple[str, float]]) -> dict[str, float]:
+        v = np.array([s for _, s in lst]) if lst else np.zeros(0)
+        if not len(v):
+            return {}
+        z = (
+            (v - v.min()) / ((v.max() - v.min()) or 1)
+            if norm == "minmax"
+            else (v - v.mean()) / (v.std() or 1)
+        )
+        return {c: float(s) for (c, _), s in zip(lst, z, strict=True)}
+
+    def fuse(x: Lists) -> list[str]:
+        d, b = scale(x[2][:n]), scale(x[3][:n])
+        md, mb = min(d.values(), default=0.0), min(b.values(), default=0.0)
+        s = {c: alpha * d.get(c, md) + (1 - alpha) * b.get(c, mb) for c in d.keys() | b.keys()}
+        return sorted(s, key=lambda c: -s[c])
+
+    return fuse
+
+
+def bm25_params(bench: Bench, k1: float, b: float, method: str, n: int = 30) -> Fuse:
+    model = bm25s.BM25(k1=k1, b=b, method=method)
+    model.index([terms(f"{c.title} {c.text}") for c in bench.kw.chunks], show_progress=False)
+
+    def fuse(x: Lists) -> list[str]:
+        words = [w for w in terms(x[0]) if w in model.vocab_dict]
+        kl: list[str] = []
+        if words:
+            docs, scores = model.retrieve([words], k=n, show_progress=False, n_threads=1)
+            kl = [bench.ids[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        return fused([([c for c, _ in x[2][:n]], 1.0), (kl, 1.0)])
+
+    return fuse
+
+
+def token_states(bench: Bench) -> dict[str, np.ndarray]:
+    """Each chunk's last hidden states, for late chunking (the same model run ingest does, kept per token)."""
+    emb = bench.lectern.embedder
+    out: dict[str, np.ndarray] = {}
+    chunks = sorted(bench.kw.chunks, key=lambda c: len(c.text))
+    for i in range(0, len(chunks), 32):
+        batch = chunks[i : i + 32]
+        encs = emb.tokenizer.encode_batch([c.text for c in batch])  # type: ignore[attr-defined]
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(encs), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for r, e in enumerate(encs):
+            ids[r, : len(e.ids)], mask[r, : len(e.ids)] = e.ids, 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = emb.session.run(None, feeds)  # type: ignore[attr-defined]
+        for r, c in enumerate(batch):
+            out[c.id] = hidden[r, : int(mask[r].sum())]
+    return out
+
+
+def late_chunking(bench: Bench, states: dict[str, np.ndarray], width: int, mode: str, n: int = 30) -> Fuse:
+    """Sub-window vectors pooled from each chunk's token states: max-sim per chunk, or a third RRF list."""
+    vecs, owner = [], []
+    for ci, cid in enumerate(bench.ids):
+        h = states[cid]
+        for s in range(1, max(2, len(h) - width), width // 2):
+            vecs.append(h[s : s + width].mean(0))
+            owner.append(ci)
+    m = np.array(vecs)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    own = np.array(owner)
+
+    def fuse(x: Lists) -> list[str]:
+        best = np.full(len(bench.ids), -1.0)
+        np.maximum.at(best, own, m @ x[1])
+        sub = [bench.ids[i] for i in np.argsort(-best)[:n]]
+        dense, kw = [c for c, _ in x[2][:n]], [c for c, _ in x[3][:n]]
+        return fused([(sub, 1.0), (kw, 1.0)] if mode == "max" else [(dense, 1.0), (sub, 1.0), (kw, 1.0)])
+
+    return fuse
+
+
+def rocchio(bench: Bench, beta: float, top: int, n: int = 30) -> Fuse:
+    """Dense pseudo-relevance feedback: the query moved towards the first fused hits' vectors."""
+    got = bench.lectern.store._on_collection(lambda coll: coll.get(include=["embeddings"]), create=False)
+    assert got is not None
+    pos = {c: i for i, c in enumerate(got["ids"])}
+    mat = np.asarray(got["embeddings"], dtype=np.float32)
+    first = default(n)
+
+    def fuse(x: Lists) -> list[str]:
+        q = x[1] + beta * mat[[pos[c] for c in first(x)[:top]]].mean(0)
+        dense = [got["ids"][i] for i in np.argsort(-(mat @ (q / np.linalg.norm(q))))[:n]]
+        return fused([(dense, 1.0), ([c for c, _ in x[3][:n]], 1.0)])
+
+    return fuse
+
+
+def video_idf(bench: Bench, weight: float, n: int = 30) -> Fuse:
+    """A third list: BM25 with idf counted inside each chunk's own video (lecture-wide words weigh little)."""
+    tfs = {c.id: Counter(terms(f"{c.title} {c.text}")) for c in bench.kw.chunks}
+    vid = {c.id: c.video_id for c in bench.kw.chunks}
+    df: dict[str, Counter[str]] = defaultdict(Counter)
+    size: Counter[str] = Counter()
+    lens: dict[str, list[int]] = defaultdict(list)
+    for cid, tf in tfs.items():
+        df[vid[cid]].update(tf.keys())
+        size[vid[cid]] += 1
+        lens[vid[cid]].append(sum(tf.values()))
+    avg = {v: float(np.mean(ls)) for v, ls in lens.items()}
+
+    def local(qt: list[str], cid: str) -> float:
+        v, tf = vid[cid], tfs[cid]
+        norm = 1.2 * (0.25 + 0.75 * sum(tf.values()) / avg[v])
+        return sum(
+            math.log(1 + (size[v] - df[v][t] + 0.5) / (df[v][t] + 0.5)) * tf[t] * 2.2 / (tf[t] + norm)
+            for t in qt
+            if tf[t]
+        )
+
+    def fuse(x: Lists) -> list[str]:
+        qt = terms(x[0])
+        dense, kw = [c for c, _ in x[2][:n]], [c for c, _ in x[3][:n]]
+        loc = sorted(dict.fromkeys(dense + kw), key=lambda c: -local(qt, c))
+        return fused([(dense, 1.0), (kw, 1.0), (loc, weight)])
+
+    return fuse
+
+
+def stripped_query(bench: Bench, mode: str, n: int = 30) -> Fuse:
+    """The question embedded again without its asking words ("what", "why", "lecture", ...)."""
+    asking = {
+        "what", "why", "how", "when", "where", "which", "who", "whom", "whose", "does", "do", "did", "can",
+        "could", "would", "should", "explain", "tell", "describe", "mean", "lecture", "lecturer", "professor",
+        "speaker", "talk", "say", "said", "mention", "video", "is", "are", "the", "a", "an",
+    }  # fmt: skip
+
+    def fuse(x: Lists) -> list[str]:
+        bare = " ".join(w for w in re.findall(r"[A-Za-z0-9'-]+", x[0]) if w.lower() not in asking)
+        vec = bench.lectern.embedder.embed_query(bare)
+        again = [c for c, _ in bench.lectern.store.query(vec, n)]
+        dense, kw = [c for c, _ in x[2][:n]], [c for c, _ in x[3][:n]]
+        lists = [(again, 1.0), (kw, 1.0)] if mode == "instead" else [(dense, 1.0), (again, 1.0), (kw, 1.0)]
+        return fused(lists)
+
+    return fuse
+
+
+def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
+    states: dict[str, np.ndarray] = {}
+
+    def late(width: int, mode: str) -> Fuse:
+        if not states:
+            states.update(token_states(bench))
+        return late_chunking(bench, states, width, mode)
+
+    out: dict[str, Callable[[], Fuse]] = {"default (RRF k=5)": default}
+    for norm in ("minmax", "z"):
+        for a in (0.3, 0.4, 0.5, 0.6, 0.7):
+            out[f"convex {norm} alpha={a}"] = lambda a=a, norm=norm: convex(a, norm)
+    for method in ("lucene", "bm25+", "bm25l"):
+        for k1, b in ((0.9, 0.75), (1.2, 0.75), (2.0, 0.75), (1.5, 0.3), (1.5, 1.0)):
+            out[f"bm25 {method} k1={k1} b={b}"] = lambda k1=k1, b=b, m=method: bm25_params(bench, k1, b, m)
+    for w in (32, 64, 96, 128):
+        out[f"late chunking {w} max"] = lambda w=w: late(w, "max")
+        out[f"late chunking {w} rrf3"] = lambda w=w: late(w, "rrf3")
+    for beta in (0.2, 0.5, 1.0):
+        for top in (1, 3):
+            out[f"rocchio beta={beta} top={top}"] = lambda beta=beta, top=top: rocchio(bench, beta, top)
+    for w in (0.5, 1.0):
+        out[f"video idf weight={w}"] = lambda w=w: video_idf(bench, w)
+    for mode in ("instead", "added"):
+        out[f"stripped dense query {mode}"] = lambda mode=mode: stripped_query(bench, mode)
+    return out
+
+
+def hnsw_check(bench: Bench) -> str:
+    """How much of the exact top 30 Chroma's approximate (HNSW) search returns, and how often the top hit."""
+    got = bench.lectern.store._on_collection(lambda coll: coll.get(include=["embeddings"]), create=False)
+    assert got is not None
+    mat = np.asarray(got["embeddings"], dtype=np.float32)
+    found = same_top = 0
+    for _query, vec, dense, _kw in bench.lists.values():
+        exact = [got["ids"][i] for i in np.argsort(-(mat @ vec))[:30]]
+        found += len(set(exact) & {c for c, _ in dense[:30]})
+        same_top += exact[0] == dense[0][0]
+    n = len(bench.lists)
+    return f"HNSW against exact search: {found / (30 * n):.3f} of the top 30, same top hit {same_top}/{n}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", nargs="*", default=[], help="run the variants whose name starts with these")
+    args = p.parse_args()
+    bench = Bench()
+    print(hnsw_check(bench))
+    print(f"{'variant':34} hit@1 / MRR / hit@5")
+    for name, make in variants(bench).items():
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
+        print(f"{name:34} {bench.score(make())}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -133,7 +133,7 @@ def _run_eval(args: argparse.Namespace) -> None:
         print(json.dumps(summary))
     else:
         for key, value in summary.items():
-            print(f"{key:28} {value}")
+            print(f"{key:44} {value}")
     if args.misses:
         print("\n".join(scores.misses), file=sys.stderr)
     if args.calibrate:

@@ -66,6 +66,7 @@ class Scores:
     unanswerable: int = 0
     ranks: list[int] = field(default_factory=list)  # 0 = not in the top k
     ts_errors: list[float] = field(default_factory=list)
+    ts_errors_when_top_right: list[float] = field(default_factory=list)  # citation placement alone
     no_citation: int = 0
     refused_right: int = 0
     refused_wrong: int = 0
@@ -94,6 +95,8 @@ class Scores:
         cites = [c for c in answer.citations if c.video_id == q.video_id]
         if answer.mode != "refused" and cites:
             self.ts_errors.append(span_distance(cites[0].start, q))
+            if rank == 1:
+                self.ts_errors_when_top_right.append(self.ts_errors[-1])
         elif answer.mode != "refused":
             self.no_citation += 1
 
@@ -108,16 +111,20 @@ class Scores:
             "hit@3": round(self.hit_at(3), 3),
             "hit@5": round(self.hit_at(5), 3),
             "mrr": round(sum(1 / r for r in self.ranks if r) / max(len(self.ranks), 1), 3),
-            "median_timestamp_error_s": round(statistics.median(self.ts_errors), 1)
-            if self.ts_errors
-            else None,
+            "median_timestamp_error_s": _median(self.ts_errors),
             "answers_citing_right_video": len(self.ts_errors),
+            # the same error over the questions whose top hit was right: where in a found passage it opens
+            "median_timestamp_error_when_top_hit_right_s": _median(self.ts_errors_when_top_right),
             # without answers (--no-answers) refusals were not measured: None, not 0
             "refusal_accuracy": round(self.refused_right / self.refusals_asked, 3)
             if self.refusals_asked
             else None,
             "false_refusal_rate": round(self.refused_wrong / self.answered, 3) if self.answered else None,
         }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
 
 
 def calibration(scores: Scores, thresholds: Iterable[float]) -> list[dict[str, float]]:

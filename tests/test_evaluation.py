@@ -87,6 +87,7 @@ def test_summary_on_a_hand_made_set() -> None:
         "mrr": round((1 + 1 / 2 + 1 / 4) / 4, 3),
         "median_timestamp_error_s": 10.0,
         "answers_citing_right_video": 2,
+        "median_timestamp_error_when_top_hit_right_s": 0.0,  # only the first question's top hit was right
         "refusal_accuracy": 0.5,
         "false_refusal_rate": 0.25,
     }

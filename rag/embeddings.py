@@ -73,6 +73,8 @@ class _QueryCache:
             return v
 
     def put(self, key: str, value: np.ndarray) -> None:
+        # A row of a batch result is a view that keeps the whole batch alive: store a copy of the row.
+        value = value.copy() if value.base is not None else value
         with self._lock:
             self._data[key] = value
             if len(self._data) > self._size:

@@ -134,3 +134,15 @@ def test_cached_embed_runs_the_model_once_per_batch_of_misses(embedder) -> None:
     assert first.shape == (3, embedder.dim)
     assert abs(float(again[0] @ direct[1]) - 1) < 1e-5 and abs(float(again[1] @ direct[2]) - 1) < 1e-5
     assert abs(float(again[2] @ direct[0]) - 1) < 1e-5
+
+
+def test_a_cached_vector_does_not_keep_its_whole_batch_alive() -> None:
+    # Found in a chat soak: each of the 4,096 cached rows was a view holding its batch (up to ~40 rows).
+    memo = embeddings._QueryCache(size=4)
+    batch = np.ones((40, 384), dtype=np.float32)
+    memo.put("a", batch[3])
+    stored = memo.get("a")
+    assert stored is not None and stored.base is None and stored.shape == (384,)
+    whole = np.ones(384, dtype=np.float32)
+    memo.put("b", whole)
+    assert memo.get("b") is whole  # an array that owns its data is stored as it is

@@ -228,6 +228,41 @@ def stripped_query(bench: Bench, mode: str, n: int = 30) -> Fuse:
     return fuse
 
 
+def overlapping(bench: Bench, a: str, b: str) -> bool:
+    x, y = bench.kw.chunks[bench.kw.by_id[a]], bench.kw.chunks[bench.kw.by_id[b]]
+    return x.video_id == y.video_id and x.start < y.end and y.start < x.end
+
+
+def deduplicated(bench: Bench, n: int = 30) -> Fuse:
+    """Each list keeps only the best-ranked window of a moment before fusion (RRF over moments)."""
+
+    def moments(ids: list[str]) -> list[str]:
+        kept: list[str] = []
+        for c in ids:
+            if not any(overlapping(bench, c, k) for k in kept):
+                kept.append(c)
+        return kept
+
+    return lambda x: fused(
+        [(moments([c for c, _ in x[2][:n]]), 1.0), (moments([c for c, _ in x[3][:n]]), 1.0)]
+    )
+
+
+def supported_by_overlaps(bench: Bench, gamma: float, n: int = 30) -> Fuse:
+    """A window's fused score plus gamma x the scores of the windows overlapping it: a moment that several
+    windows match gains."""
+
+    def fuse(x: Lists) -> list[str]:
+        f = rrf([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0)], 5)
+        s = {
+            c: v + gamma * sum(w for o, w in f.items() if o != c and overlapping(bench, c, o))
+            for c, v in f.items()
+        }
+        return sorted(s, key=lambda c: -s[c])
+
+    return fuse
+
+
 def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     states: dict[str, np.ndarray] = {}
 
@@ -253,6 +288,9 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
         out[f"video idf weight={w}"] = lambda w=w: video_idf(bench, w)
     for mode in ("instead", "added"):
         out[f"stripped dense query {mode}"] = lambda mode=mode: stripped_query(bench, mode)
+    out["moments deduplicated per list"] = lambda: deduplicated(bench)
+    for g in (0.25, 0.5, 1.0):
+        out[f"overlap support gamma={g}"] = lambda g=g: supported_by_overlaps(bench, g)
     return out
 
 

@@ -87,7 +87,11 @@ class Scores:
         rank = next((i for i, h in enumerate(hits, 1) if is_hit(h, q)), 0)
         self.ranks.append(rank)
         if rank != 1:
-            self.misses.append(f"{q.id} rank={rank or '-'}: {q.question}")
+            top = hits[0] if hits else None
+            where = "no hit" if top is None else f"top {top.video_id} {top.chunk.start:.0f}-{top.chunk.end:.0f}s"
+            if top is not None and top.video_id == q.video_id:
+                where += " (right lecture, other part)"
+            self.misses.append(f"{q.id} rank={rank or '-'} {where}: {q.question}")
         if answer is None:
             return
         self.answered += 1

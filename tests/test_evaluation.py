@@ -91,7 +91,7 @@ def test_summary_on_a_hand_made_set() -> None:
         "refusal_accuracy": 0.5,
         "false_refusal_rate": 0.25,
     }
-    assert len(s.misses) == 3 and s.misses[0].endswith("rank=2: question?")
+    assert len(s.misses) == 3 and s.misses[0].endswith("rank=2 top LecternTstB 0-10s: question?")
 
 
 def test_summary_without_answers_or_unanswerables() -> None:

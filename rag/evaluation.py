@@ -87,11 +87,7 @@ class Scores:
         rank = next((i for i, h in enumerate(hits, 1) if is_hit(h, q)), 0)
         self.ranks.append(rank)
         if rank != 1:
-            top = hits[0] if hits else None
-            where = "no hit" if top is None else f"top {top.video_id} {top.chunk.start:.0f}-{top.chunk.end:.0f}s"
-            if top is not None and top.video_id == q.video_id:
-                where += " (right lecture, other part)"
-            self.misses.append(f"{q.id} rank={rank or '-'} {where}: {q.question}")
+            self.misses.append(_miss(q, hits, rank))
         if answer is None:
             return
         self.answered += 1
@@ -125,6 +121,16 @@ class Scores:
             else None,
             "false_refusal_rate": round(self.refused_wrong / self.answered, 3) if self.answered else None,
         }
+
+
+def _miss(q: Question, hits: list[Hit], rank: int) -> str:
+    where = "no hit"
+    if hits:
+        top = hits[0]
+        where = f"top {top.video_id} {top.chunk.start:.0f}-{top.chunk.end:.0f}s"
+        if top.video_id == q.video_id:
+            where += " (right lecture, other part)"
+    return f"{q.id} rank={rank or '-'} {where}: {q.question}"
 
 
 def _median(values: list[float]) -> float | None:

@@ -13,6 +13,7 @@ store="${EVAL_STORE:-/tmp/evalfinal}"
 py=.venv/bin/python
 log=bench/out/eval-suite.log
 sources=(data/youtube-transcriptions-sample.jsonl "$data/lectures" "$data/distractors")
+[[ -x "$py" ]] || { echo "eval/suite.sh: $py not found (run make install first)" >&2; exit 2; }
 for d in "$data/lectures" "$data/distractors"; do
     [[ -d "$d" ]] || { echo "eval/suite.sh: $d not found (pass the shared data folder)" >&2; exit 2; }
 done

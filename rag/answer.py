@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import prompts
-from .citations import EmbedFn, IdfFn, citation, locate, locate_all, quote_in_answer, resolve
+from .citations import EmbedFn, IdfFn, citation, locate_all, quote_in_answer, resolve
 from .config import Settings
 from .errors import LLMError
-from .models import Answer, Hit
+from .models import Answer, Citation, Hit
 from .retrieval import Retrieval
 
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|one|ones)\b", re.I)
@@ -146,20 +146,15 @@ class Answerer:
         return bool(retrieval.hits) and retrieval.relevance >= self.settings.min_relevance
 
     def refusal(self, question: str, retrieval: Retrieval, note: str = "") -> Answer:
-        asked = retrieval.query or question
-        cites = [
-            citation(i, h.chunk, locate(h.chunk, asked, self.idf))
-            for i, h in enumerate(retrieval.hits[:3], 1)
-        ]
+        # No embedding here: the nearest moments of a refusal are pointers, not support for a claim.
+        cites = _cited(retrieval.hits, retrieval.query or question, self.idf, None)
         text = prompts.REFUSAL
         if cites:
             text += " " + prompts.REFUSAL_NEAREST + " " + " ".join(f"[{c.n}]" for c in cites)
         return Answer(question, "refused", text, cites, error=note)
 
     def extractive(self, question: str, hits: Sequence[Hit], error: str = "", asked: str = "") -> Answer:
-        chunks = [h.chunk for h in hits[:3]]
-        moments = locate_all(chunks, asked or question, self.idf, self.embed)
-        cites = [citation(i, c, m) for i, (c, m) in enumerate(zip(chunks, moments, strict=True), 1)]
+        cites = _cited(hits, asked or question, self.idf, self.embed)
         lines = [f"{i}. “{quote_in_answer(c.quote)}” [{c.n}]" for i, c in enumerate(cites, 1)]
         return Answer(
             question, "extractive", prompts.EXTRACTIVE_INTRO + "\n\n" + "\n".join(lines), cites, error=error
@@ -211,3 +206,10 @@ class Answerer:
         yield Answer(
             question, "llm", answer_text, resolved.citations, interrupted, resolved.unsupported, error
         )
+
+
+def _cited(hits: Sequence[Hit], text: str, idf: IdfFn, embed: EmbedFn | None) -> list[Citation]:
+    """Citations [1]..[3] of the first three hits, each at the segment that best matches `text`."""
+    chunks = [h.chunk for h in hits[:3]]
+    moments = locate_all(chunks, text, idf, embed)
+    return [citation(i, c, m) for i, (c, m) in enumerate(zip(chunks, moments, strict=True), 1)]

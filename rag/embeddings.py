@@ -194,14 +194,14 @@ def cached(embedder: Embedder, size: int = 4096) -> Callable[[Sequence[str]], np
     memo = _QueryCache(size)
 
     def embed(texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return embedder.embed([])
         vecs: list[np.ndarray | None] = [memo.get(t) for t in texts]
         missing = [i for i, v in enumerate(vecs) if v is None]
         if missing:
             for i, v in zip(missing, embedder.embed([texts[i] for i in missing]), strict=True):
                 memo.put(texts[i], v)
                 vecs[i] = v
-        if not texts:
-            return embedder.embed([])
         return np.stack([v for v in vecs if v is not None])
 
     return embed

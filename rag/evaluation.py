@@ -155,6 +155,6 @@ def evaluate(lectern: Any, questions: Iterable[Question], k: int = 5, answers: b
     scores = Scores()
     for q in questions:
         found = lectern.search(q.question, k=k, history=q.history)
-        answer = lectern.ask(q.question, k=k, history=q.history) if answers else None
+        answer = lectern.answer(q.question, found) if answers else None  # one retrieval (and rewrite) each
         scores.add(q, found.hits, answer, found.relevance)
     return scores

@@ -134,12 +134,11 @@ class Lectern:
         yield from self.answerer.stream(question, retrieval)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        final: Answer | None = None
-        for item in self.ask_stream(question, **kwargs):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        return _last(self.ask_stream(question, **kwargs))
+
+    def answer(self, question: str, retrieval: Retrieval) -> Answer:
+        """The answer to `question` from a retrieval already made (by `search`), without searching again."""
+        return _last(self.answerer.stream(question, retrieval))
 
     # -- what is indexed --------------------------------------------------------------------------
 
@@ -163,3 +162,12 @@ class Lectern:
     @property
     def mode(self) -> str:
         return self.answerer.mode
+
+
+def _last(items: Iterator[str | Answer]) -> Answer:
+    final: Answer | None = None
+    for item in items:
+        if isinstance(item, Answer):
+            final = item
+    assert final is not None  # Answerer.stream always ends with the Answer
+    return final

@@ -446,3 +446,19 @@ def test_off_topic_question_is_refused_without_asking_the_llm(sample_store, embe
     answer = llm_lectern(sample_store, embedder, fake).ask("how do I bake sourdough bread?")
     assert answer.mode == "refused"
     assert fake.requests == []
+
+
+def test_evaluation_answers_from_its_one_retrieval(sample_store, embedder) -> None:
+    # rag eval used to search, then ask (which searched again): two rewrite calls per follow-up.
+    from rag.evaluation import Question, evaluate
+
+    def responder(request: dict) -> str:
+        if is_condense(request):
+            return "How are the pre trained weights rescaled in transfer learning for medical imaging?"
+        return f"{first_words(sources_of(request)[1])} [1]."
+
+    q = Question("and how are they rescaled?", "o3y1w6-Xhjg", 0, 5000, ("what did the talk find?",))
+    with FakeOpenAI(responder) as fake:
+        scores = evaluate(llm_lectern(sample_store, embedder, fake), [q])
+    assert [is_condense(r) for r in fake.requests] == [True, False]  # one rewrite, one answer
+    assert scores.answered == 1 and scores.ranks == [1] and len(scores.ts_errors) == 1

@@ -7,9 +7,9 @@ one) and the candidates come from Lectern's:
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/query_likelihood.py candidates /tmp/ql-cands.json
     $LECTERN_LLAMA_PYTHON eval/query_likelihood.py score /tmp/ql-cands.json
 
-The second step (2,290 s for the 111 answerable questions on 2 cores, other jobs running) prints hit@1 / MRR on both sets for the top
-3, 5 or 10 hits re-ranked by the model alone, or by their fused rank plus lambda x the standardised
-log-likelihood. Results are in README.md (Retrieval quality, tried and dropped).
+The second step (2,290 s for the 111 answerable questions on 2 cores, other jobs running) prints hit@1 /
+MRR on both sets for the top 3, 5 or 10 hits re-ranked by the model alone, or by their fused rank plus
+lambda x the standardised log-likelihood. Results are in README.md (Retrieval quality, tried and dropped).
 """
 
 from __future__ import annotations

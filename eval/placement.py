@@ -29,7 +29,7 @@ Place = Callable[[Chunk, str], float]  # a chunk and the question -> the start s
 
 
 def windowed(lectern: Lectern, width: int, mode: str, shortlist: int) -> Place:
-    idf, embed = lectern._idf, lectern.answerer.embed
+    idf, embed = lectern.keyword().idf, lectern.answerer.embed
 
     def place(chunk: Chunk, question: str) -> float:
         segs = chunk.segments()
@@ -66,7 +66,7 @@ def main() -> None:
             got = lectern.search(q.question, k=5, history=q.history)
             if got.hits and is_hit(got.hits[0], q):  # placed from the query asked: follow-ups rewritten
                 found[name].append((q, got.hits[0].chunk, got.query or q.question))
-    idf, embed = lectern._idf, lectern.answerer.embed
+    idf, embed = lectern.keyword().idf, lectern.answerer.embed
     places: dict[str, Place | None] = {
         "Lectern (segment, 8 by words, embedding)": lambda c, q: locate(c, q, idf, embed).start,
         "best possible": None,

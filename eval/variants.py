@@ -21,7 +21,7 @@ import bm25s
 import numpy as np
 
 from rag.config import load_settings
-from rag.evaluation import is_hit, read_questions
+from rag.evaluation import Question, is_hit, read_questions
 from rag.keyword import terms
 from rag.models import Hit
 from rag.pipeline import Lectern
@@ -53,15 +53,18 @@ class Bench:
                     self.kw.search(query, 100),
                 )
 
+    def top(self, fuse: Fuse, name: str, q: Question, n: int = 5) -> list[Hit]:
+        """The first n hits of a fusion for one question, overlapping windows merged as retrieval does."""
+        ids = fuse(self.lists[name, q.id])
+        hits = [Hit(self.kw.chunks[self.kw.by_id[c]], 1.0 / (i + 1), 0.0) for i, c in enumerate(ids)]
+        return merge_neighbours(hits, int(3.0 * self.kw.typical_chars))[:n]
+
     def score(self, fuse: Fuse) -> str:
         out = []
-        cap = int(3.0 * self.kw.typical_chars)
         for name, qs in self.sets.items():
             ranks = []
             for q in (q for q in qs if q.video_id):
-                ids = fuse(self.lists[name, q.id])
-                hits = [Hit(self.kw.chunks[self.kw.by_id[c]], 1.0 / (i + 1), 0.0) for i, c in enumerate(ids)]
-                top = merge_neighbours(hits, cap)[:5]
+                top = self.top(fuse, name, q)
                 ranks.append(next((i for i, h in enumerate(top, 1) if is_hit(h, q)), 0))
             n = len(ranks)
             h1, mrr, h5 = (

@@ -127,8 +127,9 @@ def generate(n: int = common.FULL_SIZE, seed: int = 0, sources: list[str] | None
             pos += int(k)
             start = round(t, 2)
             end = round(start + float(np.clip(k * 0.5 + rng.normal(0, 0.6), 3.0, 6.0)), 2)
-            row = dict(title=title, published=published, url=f"https://youtu.be/{vid}", video_id=vid)
-            row.update(channel_id=channel, id=f"{vid}-t{start}", text=text, start=start, end=end)
+            row: dict[str, Any] = dict(title=title, published=published, url=f"https://youtu.be/{vid}")
+            row.update(video_id=vid, channel_id=channel, id=f"{vid}-t{start}", text=text)
+            row.update(start=start, end=end)
             rows.append(row)
             t = end + float(rng.uniform(0.0, 0.3))
     return rows

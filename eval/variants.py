@@ -15,6 +15,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import bm25s
@@ -277,23 +278,23 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     out: dict[str, Callable[[], Fuse]] = {"default (RRF k=5)": default}
     for norm in ("minmax", "z"):
         for a in (0.3, 0.4, 0.5, 0.6, 0.7):
-            out[f"convex {norm} alpha={a}"] = lambda a=a, norm=norm: convex(a, norm)
+            out[f"convex {norm} alpha={a}"] = partial(convex, a, norm)
     for method in ("lucene", "bm25+", "bm25l"):
         for k1, b in ((0.9, 0.75), (1.2, 0.75), (2.0, 0.75), (1.5, 0.3), (1.5, 1.0)):
-            out[f"bm25 {method} k1={k1} b={b}"] = lambda k1=k1, b=b, m=method: bm25_params(bench, k1, b, m)
+            out[f"bm25 {method} k1={k1} b={b}"] = partial(bm25_params, bench, k1, b, method)
     for w in (32, 64, 96, 128):
-        out[f"late chunking {w} max"] = lambda w=w: late(w, "max")
-        out[f"late chunking {w} rrf3"] = lambda w=w: late(w, "rrf3")
+        out[f"late chunking {w} max"] = partial(late, w, "max")
+        out[f"late chunking {w} rrf3"] = partial(late, w, "rrf3")
     for beta in (0.2, 0.5, 1.0):
         for top in (1, 3):
-            out[f"rocchio beta={beta} top={top}"] = lambda beta=beta, top=top: rocchio(bench, beta, top)
-    for w in (0.5, 1.0):
-        out[f"video idf weight={w}"] = lambda w=w: video_idf(bench, w)
+            out[f"rocchio beta={beta} top={top}"] = partial(rocchio, bench, beta, top)
+    for weight in (0.5, 1.0):
+        out[f"video idf weight={weight}"] = partial(video_idf, bench, weight)
     for mode in ("instead", "added"):
-        out[f"stripped dense query {mode}"] = lambda mode=mode: stripped_query(bench, mode)
-    out["moments deduplicated per list"] = lambda: deduplicated(bench)
+        out[f"stripped dense query {mode}"] = partial(stripped_query, bench, mode)
+    out["moments deduplicated per list"] = partial(deduplicated, bench)
     for g in (0.25, 0.5, 1.0):
-        out[f"overlap support gamma={g}"] = lambda g=g: supported_by_overlaps(bench, g)
+        out[f"overlap support gamma={g}"] = partial(supported_by_overlaps, bench, g)
     return out
 
 

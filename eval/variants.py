@@ -124,6 +124,37 @@ def bm25_params(bench: Bench, k1: float, b: float, method: str, n: int = 30) -> 
     return fuse
 
 
+def char_grams(text: str, n: int, across: bool) -> list[str]:
+    """Character n-grams of the stemmed words, inside each word (#word#) or across the joined words."""
+    words = terms(text)
+    if across:
+        joined = f" {' '.join(words)} "
+        return [joined[i : i + n] for i in range(len(joined) - n + 1)]
+    return [f"#{w}#"[i : i + n] for w in words for i in range(max(1, len(w) + 3 - n))]
+
+
+def char_ngrams(bench: Bench, n: int, across: bool, mode: str, weight: float = 1.0, k: int = 30) -> Fuse:
+    """BM25 over character n-grams, which match words the recogniser split or misspelt ("Lisa doll" for
+    "Lee Sedol") partly: alone, instead of the word BM25 list, or as a third list."""
+    model = bm25s.BM25(k1=1.2, b=0.75)
+    model.index([char_grams(f"{c.title} {c.text}", n, across) for c in bench.kw.chunks], show_progress=False)
+
+    def fuse(x: Lists) -> list[str]:
+        grams = [g for g in char_grams(x[0], n, across) if g in model.vocab_dict]
+        ng: list[str] = []
+        if grams:
+            docs, scores = model.retrieve([grams], k=k, show_progress=False, n_threads=1)
+            ng = [bench.ids[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        dense, kw = [c for c, _ in x[2][:k]], [c for c, _ in x[3][:k]]
+        if mode == "alone":
+            return ng
+        return fused(
+            [(dense, 1.0), (ng, 1.0)] if mode == "instead" else [(dense, 1.0), (kw, 1.0), (ng, weight)]
+        )
+
+    return fuse
+
+
 def token_states(bench: Bench) -> dict[str, np.ndarray]:
     """Each chunk's last hidden states, for late chunking (the same model run ingest does, kept per token)."""
     emb = bench.lectern.embedder
@@ -168,8 +199,7 @@ def late_chunking(bench: Bench, states: dict[str, np.ndarray], width: int, mode:
 
 def rocchio(bench: Bench, beta: float, top: int, n: int = 30) -> Fuse:
     """Dense pseudo-relevance feedback: the query moved towards the first fused hits' vectors."""
-    got = bench.lectern.store._on_collection(lambda coll: coll.get(include=["embeddings"]), create=False)
-    assert got is not None
+    got = bench.lectern.store.collection(create=False).get(include=["embeddings"])
     pos = {c: i for i, c in enumerate(got["ids"])}
     mat = np.asarray(got["embeddings"], dtype=np.float32)
     first = default(n)
@@ -282,6 +312,15 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     for method in ("lucene", "bm25+", "bm25l"):
         for k1, b in ((0.9, 0.75), (1.2, 0.75), (2.0, 0.75), (1.5, 0.3), (1.5, 1.0)):
             out[f"bm25 {method} k1={k1} b={b}"] = partial(bm25_params, bench, k1, b, method)
+    for n in (3, 4, 5):
+        for across in (False, True):
+            where = "across words" if across else "in words"
+            out[f"char {n}-grams {where} alone"] = partial(char_ngrams, bench, n, across, "alone")
+            out[f"char {n}-grams {where} instead"] = partial(char_ngrams, bench, n, across, "instead")
+            for weight in (1.0, 0.5):
+                out[f"char {n}-grams {where} third {weight:g}"] = partial(
+                    char_ngrams, bench, n, across, "third", weight
+                )
     for w in (32, 64, 96, 128):
         out[f"late chunking {w} max"] = partial(late, w, "max")
         out[f"late chunking {w} rrf3"] = partial(late, w, "rrf3")
@@ -300,8 +339,7 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
 
 def hnsw_check(bench: Bench) -> str:
     """How much of the exact top 30 Chroma's approximate (HNSW) search returns, and how often the top hit."""
-    got = bench.lectern.store._on_collection(lambda coll: coll.get(include=["embeddings"]), create=False)
-    assert got is not None
+    got = bench.lectern.store.collection(create=False).get(include=["embeddings"])
     mat = np.asarray(got["embeddings"], dtype=np.float32)
     found = same_top = 0
     for _query, vec, dense, _kw in bench.lists.values():
@@ -318,11 +356,11 @@ def main() -> None:
     args = p.parse_args()
     bench = Bench()
     print(hnsw_check(bench))
-    print(f"{'variant':34} hit@1 / MRR / hit@5")
+    print(f"{'variant':36} hit@1 / MRR / hit@5")
     for name, make in variants(bench).items():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
-        print(f"{name:34} {bench.score(make())}", flush=True)
+        print(f"{name:36} {bench.score(make())}", flush=True)
 
 
 if __name__ == "__main__":

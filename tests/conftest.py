@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,12 +173,18 @@ class Ran:
         return json.loads(self.out)
 
 
-def run_cli(args: Sequence[str], store_dir: Path, cwd: Path, timeout: float = 240, **env: str) -> Ran:
+def run_cli(
+    args: Sequence[str | Path],
+    store_dir: Path,
+    cwd: Path,
+    timeout: float = 240,
+    env: Mapping[str, str] | None = None,
+) -> Ran:
     """Runs `python <args>` with a clean environment in `cwd` (no .env there), on `store_dir`."""
     p = subprocess.run(
         [PYTHON, *map(str, args)],
         cwd=cwd,
-        env=cli_env(store_dir, **env),
+        env=cli_env(store_dir, **(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -283,7 +289,7 @@ def ingested(
     """A store holding `sources`, ingested once per session under `name` and shared read-only."""
     root = tmp_path_factory.getbasetemp() / name
     if not (root / "ready").exists():
-        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None, **kw)
+        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None, **kw)  # type: ignore[call-arg]
         rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
         (root / "ready").touch()
     return root / "s"

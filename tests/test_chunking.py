@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from collections.abc import Sequence
+from typing import Any
 
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -12,15 +14,24 @@ from hypothesis import strategies as st
 from rag.chunking import ChunkParams, chunk_segments, chunk_video, group_by_video, video_hash, windows
 from rag.models import Segment
 
-# Local settings, not a loaded profile: other test modules keep their own hypothesis settings.
-_common = {"deadline": None, "derandomize": True, "suppress_health_check": [HealthCheck.too_slow]}
-many = settings(max_examples=200, **_common)
-few = settings(max_examples=60, **_common)
+
+def local_settings(max_examples: int) -> settings:
+    """Local settings, not a loaded profile: other test modules keep their own hypothesis settings."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+many = local_settings(200)
+few = local_settings(60)
 
 WORDS = ["alpha", "beta", "gamma", "delta", "net", "loss", "grad", "x", "y", "z"]
 
 
-def count_words(texts: list[str] | tuple[str, ...]) -> list[int]:
+def count_words(texts: Sequence[str]) -> list[int]:
     """A token counter the test can reason about: one token per word."""
     return [len(t.split()) for t in texts]
 
@@ -187,12 +198,13 @@ def test_video_hash_changes_when_any_segment_changes(
     k = data.draw(st.integers(0, len(segs) - 1))
     field = data.draw(st.sampled_from(["text", "start", "end", "title", "channel"]))
     old = segs[k]
-    new_value: object
+    new_value: float | str
     if field in ("start", "end"):
         new_value = getattr(old, field) + data.draw(st.sampled_from([0.001, 1.0, -0.5]))
     else:
         new_value = getattr(old, field) + data.draw(st.sampled_from(["!", " more", "x"]))
-    changed = [*segs[:k], dataclasses.replace(old, **{field: new_value}), *segs[k + 1 :]]
+    change: dict[str, Any] = {field: new_value}  # a field drawn at run time: its type follows the branch
+    changed = [*segs[:k], dataclasses.replace(old, **change), *segs[k + 1 :]]
     assume(changed[k] != old)
     assert video_hash(changed, params, "m") != before
     assert video_hash(segs, params, "m") == before

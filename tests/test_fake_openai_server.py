@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Literal, TypedDict
 
 import httpx
 import openai
@@ -25,8 +26,13 @@ import pytest
 from fakes.openai_server import FakeOpenAI, Reply, fake_embedding
 from llama_index.core.llms import ChatMessage, ChatResponse
 from llama_index.llms.openai_like import OpenAILike
+from openai.types.chat import ChatCompletionMessageParam
 
-MESSAGES = [{"role": "user", "content": "hi"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+
+
+class EmbeddingOptions(TypedDict, total=False):
+    encoding_format: Literal["float", "base64"]
 
 
 @pytest.fixture
@@ -108,7 +114,8 @@ def test_models_embeddings_and_unknown_routes(fake: FakeOpenAI) -> None:
     c = client(fake)
     assert [m.id for m in c.models.list().data] == ["fake"]
     # the openai client asks for base64 by default and decodes it; floats are served when asked for
-    for kwargs in ({}, {"encoding_format": "float"}):
+    cases: list[EmbeddingOptions] = [{}, {"encoding_format": "float"}]
+    for kwargs in cases:
         result = c.embeddings.create(model="emb", input=["alpha", "beta", "alpha"], **kwargs)
         vectors = [d.embedding for d in result.data]
         assert vectors[0] == pytest.approx(fake_embedding("alpha"), abs=1e-6)
@@ -232,7 +239,7 @@ def test_llama_index_stream_chat_reassembles_text(fake: FakeOpenAI) -> None:
     assert "".join(r.delta or "" for r in responses) == "Backpropagation is the chain rule, applied."
     assert responses[-1].message.content == "Backpropagation is the chain rule, applied."
     # raw is the openai ChatCompletionChunk: the last one carries finish_reason "stop"
-    assert responses[-1].raw.choices[0].finish_reason == "stop"
+    assert responses[-1].raw is not None and responses[-1].raw.choices[0].finish_reason == "stop"
     assert fake.requests[0]["stream"] is True and fake.requests[0]["model"] == "fake"
 
 

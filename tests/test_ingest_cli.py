@@ -15,8 +15,8 @@ from conftest import INGEST, LECTURES, corpus_rows, dump_store, free_port, run_c
 ALL_BAD = [{"video_id": "nope", "text": "x", "start_second": 0, "end_second": 1}]
 
 
-def ingest(store: Path, cwd: Path, *args: object, **env: str):
-    return run_cli([INGEST, *args], store, cwd, **env)
+def ingest(store: Path, cwd: Path, *args: str | Path, **env: str):
+    return run_cli([INGEST, *args], store, cwd, env=env)
 
 
 def stats(store: Path, cwd: Path) -> dict[str, Any]:

@@ -7,9 +7,11 @@ import json
 import re
 import unicodedata
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from fakes.openai_server import FakeOpenAI
+from pydantic import SecretStr
 
 import rag
 from rag import prompts
@@ -56,7 +58,7 @@ def hostile_store(tmp_path_factory, embedder) -> Path:
         for v, title, s, e, t in ROWS
     ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    settings = rag.Settings(
+    settings = rag.Settings(  # type: ignore[call-arg]
         store_dir=root / "s", _env_file=None, openai_api_key=None, chunk_tokens=32, chunk_overlap=0
     )
     report = rag.Lectern(settings, embedder=embedder).ingest([str(path)])
@@ -64,11 +66,19 @@ def hostile_store(tmp_path_factory, embedder) -> Path:
     return root / "s"
 
 
+class LLMSettings(TypedDict, total=False):
+    openai_api_key: SecretStr | None
+    openai_base_url: str
+    llm_model: str
+
+
 def lectern(store: Path, embedder: LocalMiniLM, fake: FakeOpenAI | None = None) -> rag.Lectern:
-    llm = {"openai_api_key": "test", "openai_base_url": fake.base_url, "llm_model": "fake"} if fake else {}
-    settings = rag.Settings(
+    llm: LLMSettings = {"openai_api_key": None}
+    if fake:
+        llm = {"openai_api_key": SecretStr("test"), "openai_base_url": fake.base_url, "llm_model": "fake"}
+    settings = rag.Settings(  # type: ignore[call-arg]
         store_dir=store, _env_file=None, chunk_tokens=32, chunk_overlap=0, llm_timeout=2, llm_max_retries=1,
-        **{"openai_api_key": None, **llm},
+        **llm,
     )  # fmt: skip
     return rag.Lectern(settings, embedder=embedder)
 

@@ -52,9 +52,8 @@ def windows_store(tmp_path_factory, embedder) -> Path:
 
 
 def lectern(store: Path, embedder: LocalMiniLM, **overrides) -> rag.Lectern:
-    return rag.Lectern(
-        rag.Settings(store_dir=store, _env_file=None, openai_api_key=None, **overrides), embedder
-    )
+    settings = rag.Settings(store_dir=store, _env_file=None, openai_api_key=None, **overrides)  # type: ignore[call-arg]
+    return rag.Lectern(settings, embedder)
 
 
 def make_chunk(video_id: str, rows: list[tuple[float, float, str]]) -> Chunk:

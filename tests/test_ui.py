@@ -52,7 +52,7 @@ def clean_env() -> Iterator[None]:
 
 def make_lectern(store: Path, **overrides: Any) -> rag.Lectern:
     with clean_env():
-        return rag.Lectern(rag.Settings(store_dir=store, _env_file=None, **overrides))
+        return rag.Lectern(rag.Settings(store_dir=store, _env_file=None, **overrides))  # type: ignore[call-arg]
 
 
 def llm_settings(fake: FakeOpenAI) -> dict[str, Any]:
@@ -440,7 +440,7 @@ def test_app_listens_on_loopback_only(client: Client) -> None:
     port = int(client.src.rstrip("/").rsplit(":", 1)[1])
     listening = {c.laddr.ip for c in psutil.Process().net_connections("tcp") if c.laddr.port == port}
     assert listening == {"127.0.0.1"}
-    assert rag.Settings(_env_file=None).ui_host == "127.0.0.1"
+    assert rag.Settings(_env_file=None).ui_host == "127.0.0.1"  # type: ignore[call-arg]
 
 
 # -- python -m ui ------------------------------------------------------------------------------------------
@@ -465,9 +465,9 @@ def test_main_serves_with_the_settings(monkeypatch: pytest.MonkeyPatch, sample_s
         monkeypatch.setenv("RAG_UI_PORT", "7999")
         assert main.main() == 0
     assert seen["queue"] == {"default_concurrency_limit": 16, "max_size": 32}
-    launch = seen["launch"]
-    assert (launch["server_name"], launch["server_port"], launch["share"]) == ("127.0.0.1", 7999, False)
-    assert launch["footer_links"] == ["api"] and launch["max_file_size"] == 0
+    launched = seen["launch"]
+    assert (launched["server_name"], launched["server_port"], launched["share"]) == ("127.0.0.1", 7999, False)
+    assert launched["footer_links"] == ["api"] and launched["max_file_size"] == 0
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
 
 

@@ -62,7 +62,7 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
-    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     yield pg
     context.close()

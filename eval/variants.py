@@ -26,7 +26,7 @@ from rag.evaluation import Question, is_hit, read_questions
 from rag.keyword import terms
 from rag.models import Hit
 from rag.pipeline import Lectern
-from rag.retrieval import merge_neighbours, rrf
+from rag.retrieval import dense_query, merge_neighbours, rrf
 
 Lists = tuple[str, np.ndarray, list[tuple[str, float]], list[tuple[str, float]]]  # query, vec, dense, bm25
 Fuse = Callable[[Lists], list[str]]  # chunk ids, best first
@@ -46,7 +46,7 @@ class Bench:
         for name, qs in self.sets.items():
             for q in qs:
                 query = self.lectern.answerer.standalone(q.question, q.history) if q.history else q.question
-                vec = self.lectern.embedder.embed_query(query)
+                vec = self.lectern.embedder.embed_query(dense_query(query))
                 self.lists[name, q.id] = (
                     query,
                     vec,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,27 @@ def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
     weights = {w: idf(s) for w, s in wanted.items()}
     found = wanted.keys() & surface_terms(f"{chunk.title} {chunk.text}").keys()
     return sum(weights[w] for w in found) / (sum(weights.values()) or 1.0)
+
+
+# "according to the RNN lecture", "In the deep RL lecture,", "at the start of the intro lecture": where
+# the question is set. Word by word, so a quoted example ("the 'will I pass this class' example") is kept.
+_SCOPE = re.compile(
+    r",?\s*\b(?:according to|mentioned in|discussed in|in|from|during|at the (?:start|beginning|end) of)"
+    r"\s+(?:the|this|that)\s+(?:[a-z][\w-]*\s+){0,4}?(?:lecture|talk|video|class|interview|course)(?:'s)?\b",
+    re.IGNORECASE,
+)
+
+
+def dense_query(query: str) -> str:
+    """The text to embed: the query without phrases that only place it in a lecture.
+
+    Embedded, "in the RNN lecture" pulls the query towards whatever in that lecture names its topic (its
+    opening, mostly) rather than the part that answers. BM25 still searches the whole query, and it
+    indexes each chunk with its title, so the phrase keeps helping it find the lecture. A query left with
+    fewer than four words ("What is covered in the RNN lecture?") is embedded whole.
+    """
+    stripped = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s+", " ", _SCOPE.sub(" ", query))).strip(" ,")
+    return stripped if len(re.findall(r"\w+", stripped)) >= 4 else query
 
 
 def merge_chunks(a: Chunk, b: Chunk) -> Chunk:
@@ -133,7 +155,8 @@ class Retriever:
             if not allowed:
                 return Retrieval([], 0.0, query=query)
         n = self.settings.candidates
-        dense = self.store.query(self.embedder.embed_query(query), n, sorted(allowed) if allowed else None)
+        vec = self.embedder.embed_query(dense_query(query))
+        dense = self.store.query(vec, n, sorted(allowed) if allowed else None)
         keyword = self.keyword.search(query, n, allowed)
         fused = rrf(
             [

@@ -14,7 +14,7 @@ import rag
 from rag.chunking import ChunkParams, chunk_video
 from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
 from rag.models import Chunk, Hit, Segment
-from rag.retrieval import coverage, merge_chunks, merge_neighbours, rrf
+from rag.retrieval import coverage, dense_query, merge_chunks, merge_neighbours, rrf
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
@@ -147,6 +147,65 @@ def test_filter_by_title_substring(sample_store, embedder) -> None:
 def test_an_empty_result_is_refused(sample_store, embedder) -> None:
     answer = lectern(sample_store, embedder).ask(PERCEPTRON, video_ids=["NoSuchVid00"])
     assert answer.mode == "refused" and answer.citations == []
+
+
+# -- the text embedded for the dense list ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "embedded"),
+    [
+        (
+            "What requirements should a network for sequence data meet, according to the RNN lecture?",
+            "What requirements should a network for sequence data meet?",
+        ),
+        (
+            "In the deep RL lecture, how did the mathematician describe finishing his proof?",
+            "how did the mathematician describe finishing his proof?",
+        ),
+        (
+            "What is the co-adaptation problem mentioned in the transfer learning talk?",
+            "What is the co-adaptation problem?",
+        ),
+        (
+            "The welcome video at the start of the intro lecture looked like whom?",
+            "The welcome video looked like whom?",
+        ),
+        (
+            "In the intro lecture's two-input neuron, what is the output?",
+            "two-input neuron, what is the output?",
+        ),
+    ],
+)
+def test_dense_query_drops_phrases_that_only_place_the_question(question: str, embedded: str) -> None:
+    assert dense_query(question) == embedded
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what is a perceptron?",
+        "In the 'will I pass this class' example, what did the network predict?",  # a quoted example
+        "What is covered in the RNN lecture?",  # nothing left but the phrase: embedded whole
+        "How does the lecture define a loss?",  # no placing phrase, only the word
+    ],
+)
+def test_dense_query_keeps_questions_without_a_placing_phrase(question: str) -> None:
+    assert dense_query(question) == question
+
+
+def test_the_store_is_searched_with_the_dense_query_and_bm25_with_the_whole(
+    sample_store, embedder, monkeypatch
+) -> None:
+    embedded: list[str] = []
+    real = embedder.embed_query
+    monkeypatch.setattr(embedder, "embed_query", lambda text: embedded.append(text) or real(text))
+    lec = lectern(sample_store, embedder)
+    searched: list[str] = []
+    real_search = lec.keyword().search
+    monkeypatch.setattr(lec.keyword(), "search", lambda q, *a: searched.append(q) or real_search(q, *a))
+    r = lec.search("In the intro lecture, what is a perceptron?")
+    assert embedded == ["what is a perceptron?"]
+    assert searched == ["In the intro lecture, what is a perceptron?"]
+    assert r.query == "In the intro lecture, what is a perceptron?" and "perceptron" in r.hits[0].chunk.text
 
 
 # -- the refusal gate's coverage term --------------------------------------------------------------

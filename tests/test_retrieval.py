@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ingested
@@ -196,12 +197,20 @@ def test_the_store_is_searched_with_the_dense_query_and_bm25_with_the_whole(
     sample_store, embedder, monkeypatch
 ) -> None:
     embedded: list[str] = []
-    real = embedder.embed_query
-    monkeypatch.setattr(embedder, "embed_query", lambda text: embedded.append(text) or real(text))
-    lec = lectern(sample_store, embedder)
     searched: list[str] = []
+    real_embed, lec = embedder.embed_query, lectern(sample_store, embedder)
     real_search = lec.keyword().search
-    monkeypatch.setattr(lec.keyword(), "search", lambda q, *a: searched.append(q) or real_search(q, *a))
+
+    def embed_query(text: str) -> Any:
+        embedded.append(text)
+        return real_embed(text)
+
+    def search(query: str, *args: Any) -> Any:
+        searched.append(query)
+        return real_search(query, *args)
+
+    monkeypatch.setattr(embedder, "embed_query", embed_query)
+    monkeypatch.setattr(lec.keyword(), "search", search)
     r = lec.search("In the intro lecture, what is a perceptron?")
     assert embedded == ["what is a perceptron?"]
     assert searched == ["In the intro lecture, what is a perceptron?"]

@@ -74,6 +74,28 @@ def dense_query(query: str) -> str:
     return stripped if len(re.findall(r"\w+", stripped)) >= 4 else query
 
 
+def without_names(text: str, title: str) -> str:
+    """`text` without its capitalised words, after the first, that the lecture's title also holds.
+
+    Once the first pass has found the lecture, the names in the question that name it ("Hassabis",
+    "DeepMind's", "Google") say nothing about where in it the answer is; embedded, they pull the query
+    towards the parts about the speaker or the company. Acronyms stay: in a title they name concepts
+    ("VAEs and GANs") that tell the parts of a lecture apart. Text left with fewer than four words is
+    kept whole.
+    """
+    named = surface_terms(title).keys()
+    kept = []
+    for i, token in enumerate(text.split()):
+        bare = re.sub(r"['’]s$", "", token.strip("\"'“”‘’(),.?!:;"))
+        name = bare[:1].isupper() and not re.fullmatch(r"[A-Z0-9]{2,}s?", bare)
+        words = surface_terms(bare).keys()
+        if i and name and words and words <= named:
+            continue
+        kept.append(token)
+    stripped = " ".join(kept)
+    return stripped if len(re.findall(r"\w+", stripped)) >= 4 else text
+
+
 def merge_chunks(a: Chunk, b: Chunk) -> Chunk:
     """One chunk covering both windows of the same video, each segment once, in time order."""
     segs = {round(s, 3): (s, t) for s, _e, t in a.segments()}
@@ -140,24 +162,8 @@ class Retriever:
         needle = title.casefold()
         return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
 
-    def retrieve(
-        self,
-        query: str,
-        k: int | None = None,
-        video_ids: Sequence[str] | None = None,
-        title: str | None = None,
-    ) -> Retrieval:
-        k = k or self.settings.k
-        allowed = set(video_ids) if video_ids else None
-        if title:
-            by_title = self.videos_matching(title)
-            allowed = by_title if allowed is None else allowed & by_title
-            if not allowed:
-                return Retrieval([], 0.0, query=query)
-        n = self.settings.candidates
-        vec = self.embedder.embed_query(dense_query(query))
-        dense = self.store.query(vec, n, sorted(allowed) if allowed else None)
-        keyword = self.keyword.search(query, n, allowed)
+    def _fused(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[Hit]:
+        """Both lists fused by reciprocal rank, best first, before overlapping windows are merged."""
         fused = rrf(
             [
                 ([c for c, _ in dense], self.settings.dense_weight),
@@ -172,6 +178,32 @@ class Retriever:
             if idx is None:  # stored after the keyword index was loaded; skip rather than guess
                 continue
             hits.append(Hit(self.keyword.chunks[idx], fused[cid], sims.get(cid, 0.0)))
+        return hits
+
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        video_ids: Sequence[str] | None = None,
+        title: str | None = None,
+    ) -> Retrieval:
+        k = k or self.settings.k
+        allowed = set(video_ids) if video_ids else None
+        if title:
+            by_title = self.videos_matching(title)
+            allowed = by_title if allowed is None else allowed & by_title
+            if not allowed:
+                return Retrieval([], 0.0, query=query)
+        n, where = self.settings.candidates, sorted(allowed) if allowed else None
+        text = dense_query(query)
+        dense = self.store.query(self.embedder.embed_query(text), n, where)
+        keyword = self.keyword.search(query, n, allowed)
+        hits = self._fused(dense, keyword)
+        # Second pass, within the lecture found: the dense query without the words that name it.
+        refined = without_names(text, hits[0].chunk.title) if hits else text
+        if refined != text:
+            dense = self.store.query(self.embedder.embed_query(refined), n, where)
+            hits = self._fused(dense, keyword)
         cap = int(self.settings.merge_cap * self.keyword.typical_chars) or None
         hits = merge_neighbours(hits, cap)[:k]
         for rank, hit in enumerate(hits, 1):

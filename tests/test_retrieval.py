@@ -15,7 +15,7 @@ import rag
 from rag.chunking import ChunkParams, chunk_video
 from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
 from rag.models import Chunk, Hit, Segment
-from rag.retrieval import coverage, dense_query, merge_chunks, merge_neighbours, rrf
+from rag.retrieval import coverage, dense_query, merge_chunks, merge_neighbours, rrf, without_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "youtube-transcriptions-sample.jsonl"
@@ -215,6 +215,47 @@ def test_the_store_is_searched_with_the_dense_query_and_bm25_with_the_whole(
     assert embedded == ["what is a perceptron?"]
     assert searched == ["In the intro lecture, what is a perceptron?"]
     assert r.query == "In the intro lecture, what is a perceptron?" and "perceptron" in r.hits[0].chunk.text
+
+    # a second pass, once the lecture is found, without the words of the question that name it
+    embedded.clear()
+    question = "Why does Transfer Learning from natural images help with chest x-rays?"
+    r = lec.search(question)
+    assert r.hits[0].video_id == TRANSFER
+    assert embedded == [question, "Why does from natural images help with chest x-rays?"]
+
+
+HASSABIS = "Public Lecture with Google DeepMind's Demis Hassabis"
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "refined"),
+    [
+        (
+            "How much energy did DeepMind save in Google's data centers?",
+            HASSABIS,
+            "How much energy did save in data centers?",
+        ),
+        (
+            "According to Hassabis, what holds back models of real buildings?",
+            HASSABIS,
+            "According to what holds back models of real buildings?",
+        ),
+        (
+            "Why does Hassabis think personalised recommendations do not work?",
+            HASSABIS,
+            "Why does think personalised recommendations do not work?",
+        ),
+        # acronyms name concepts, which tell the parts of a lecture apart
+        ("How can a VAE be trained with backpropagation?", "Deep Generative Models (VAEs and GANs)", None),
+        ("Hassabis says what about the game of Go?", HASSABIS, None),  # the first word stays
+        ("What did Google do?", HASSABIS, None),  # fewer than four words would be left
+        ("How did DeepMind play Atari games?", "Introduction to Deep Learning", None),  # not this title
+    ],
+)
+def test_without_names_drops_the_names_of_the_lecture_found(
+    text: str, title: str, refined: str | None
+) -> None:
+    assert without_names(text, title) == (refined or text)
 
 
 # -- the refusal gate's coverage term --------------------------------------------------------------

@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.config import load_settings
 from rag.evaluation import Question, is_hit, read_questions
-from rag.keyword import terms
+from rag.keyword import surface_terms, terms
 from rag.models import Hit
 from rag.pipeline import Lectern
 from rag.retrieval import dense_query, merge_neighbours, rrf, without_names
@@ -269,6 +269,43 @@ def stripped_query(bench: Bench, mode: str, n: int = 30) -> Fuse:
     return fuse
 
 
+def naming(bench: Bench, mode: str, n: int = 30) -> Fuse:
+    """The second pass changed: "none" keeps the first pass's dense list (only the placing phrases out);
+    "acronyms too" also leaves out capitalised acronyms of the title ("VAE", "GAN", "AI")."""
+
+    def names_and_acronyms(text: str, title: str) -> str:
+        named, kept = surface_terms(title).keys(), []
+        for i, token in enumerate(text.split()):
+            bare = re.sub(r"['’]s$", "", token.strip("\"'“”‘’(),.?!:;"))
+            words = surface_terms(bare).keys()
+            if not (i and bare[:1].isupper() and words and words <= named):
+                kept.append(token)
+        stripped = " ".join(kept)
+        return stripped if len(re.findall(r"\w+", stripped)) >= 4 else text
+
+    def fuse(x: Lists) -> list[str]:
+        text = dense_query(x[0])
+        first = [c for c, _ in bench.lectern.store.query(bench.lectern.embedder.embed_query(text), n)]
+        kw = [c for c, _ in x[3][:n]]
+        top = fused([(first, 1.0), (kw, 1.0)])
+        if mode == "none" or not top:
+            return top
+        refined = names_and_acronyms(text, bench.kw.chunks[bench.kw.by_id[top[0]]].title)
+        if refined == text:
+            return top
+        return fused(
+            [
+                (
+                    [c for c, _ in bench.lectern.store.query(bench.lectern.embedder.embed_query(refined), n)],
+                    1.0,
+                ),
+                (kw, 1.0),
+            ]
+        )
+
+    return fuse
+
+
 def overlapping(bench: Bench, a: str, b: str) -> bool:
     x, y = bench.kw.chunks[bench.kw.by_id[a]], bench.kw.chunks[bench.kw.by_id[b]]
     return x.video_id == y.video_id and x.start < y.end and y.start < x.end
@@ -338,6 +375,8 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
         out[f"video idf weight={weight}"] = partial(video_idf, bench, weight)
     for mode in ("instead", "added"):
         out[f"stripped dense query {mode}"] = partial(stripped_query, bench, mode)
+    for mode in ("none", "acronyms too"):
+        out[f"second pass: {mode}"] = partial(naming, bench, mode)
     out["moments deduplicated per list"] = partial(deduplicated, bench)
     for g in (0.25, 0.5, 1.0):
         out[f"overlap support gamma={g}"] = partial(supported_by_overlaps, bench, g)

@@ -128,6 +128,7 @@ def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]
     overflow the cap, the worse-ranked one is dropped: the other already shows the moment.
     """
     merged: list[Hit] = []
+    place = {id(h): i for i, h in enumerate(hits)}  # equal scores (RRF ties) keep the order given
     for hit in hits:
         grown: Hit | None = hit
         while grown is not None:
@@ -147,7 +148,7 @@ def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]
             keep.chunk = joined
             keep.similarity = max(keep.similarity, drop.similarity)
             grown = keep
-        merged.sort(key=lambda h: -h.score)
+        merged.sort(key=lambda h: (-h.score, place[id(h)]))
     return merged
 
 

@@ -335,6 +335,19 @@ def test_merging_cascades_and_keeps_the_better_rank() -> None:
     assert got == [(1271, 1382, 0.333), (2309, 2386, 0.286)]
 
 
+def test_merging_keeps_the_given_order_of_equal_scores() -> None:
+    # RRF ties (rank i in one list only, against rank i in the other only) are common. A merged hit
+    # used to move behind its equals; held-out h024 lost its top place that way.
+    first = Hit(make_chunk("aaaaaaaaaaa", [(0, 10, "a")]), 0.5)
+    tied = Hit(make_chunk("bbbbbbbbbbb", [(0, 10, "b")]), 0.5)
+    joins_first = Hit(make_chunk("aaaaaaaaaaa", [(5, 15, "c")]), 0.3)
+    merged = merge_neighbours([first, tied, joins_first])
+    assert [(h.video_id, h.chunk.start, h.chunk.end) for h in merged] == [
+        ("aaaaaaaaaaa", 0, 15),
+        ("bbbbbbbbbbb", 0, 10),
+    ]
+
+
 def test_merging_stops_at_the_cap_and_drops_the_overflowing_window() -> None:
     # Four overlapping windows of one talk: unbounded they became one 4-window "moment" that overlapped
     # any answer span nearby. Capped at 2 windows' text, rank 1 absorbs rank 2; rank 3 overlaps it and

@@ -201,7 +201,7 @@ class Retriever:
         keyword = self.keyword.search(query, n, allowed)
         hits = self._fused(dense, keyword)
         # Second pass, within the lecture found: the dense query without the words that name it.
-        refined = without_names(text, hits[0].chunk.title) if hits else text
+        refined = without_names(text, hits[0].chunk.title) if hits and self.settings.dense_weight else text
         if refined != text:
             dense = self.store.query(self.embedder.embed_query(refined), n, where)
             hits = self._fused(dense, keyword)

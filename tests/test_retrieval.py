@@ -223,6 +223,12 @@ def test_the_store_is_searched_with_the_dense_query_and_bm25_with_the_whole(
     assert r.hits[0].video_id == TRANSFER
     assert embedded == [question, "Why does from natural images help with chest x-rays?"]
 
+    # BM25 alone: the dense list cannot change the ranking, so it is searched once
+    embedded.clear()
+    bm25_only = lectern(sample_store, embedder, dense_weight=0.0)
+    assert bm25_only.search(question).hits[0].video_id == TRANSFER
+    assert embedded == [question]
+
 
 HASSABIS = "Public Lecture with Google DeepMind's Demis Hassabis"
 

@@ -12,6 +12,7 @@ import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,16 @@ def surface_terms(text: str) -> dict[str, str]:
     words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
     stems = _stemmer().stemWords(words)
     return {_singular(w): s for w, s in zip(words, stems, strict=True)}
+
+
+def joined_terms(text: str) -> set[str]:
+    """Each pair of neighbouring words written as one, plurals folded: "auto encoders" -> "autoencoder".
+
+    Speech recognition splits compounds and names that a question writes whole ("DeepTraffic",
+    "autoencoder", "backprop"), so a passage that says them looks as if it lacked them.
+    """
+    words = _WORD.findall(text.lower())
+    return {_singular(a + b) for a, b in pairwise(words)}
 
 
 class KeywordIndex:

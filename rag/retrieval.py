@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .config import Settings
 from .embeddings import Embedder
-from .keyword import ASKING, KeywordIndex, surface_terms
+from .keyword import ASKING, KeywordIndex, joined_terms, surface_terms
 from .models import Chunk, Hit
 from .store import Store
 
@@ -43,13 +43,16 @@ def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
     cosine. The rare words of an unanswered question are missing from the best chunk; a word found
     nowhere in the corpus weighs most. Words are compared as written (plurals folded), not stemmed:
     stems let "positional encoding in a transformer" match a passage on "position", "encoder" and
-    "transformations". A question with no content words has nothing to miss.
+    "transformations". Two neighbouring words of the chunk also count written as one ("deep traffic" for
+    "DeepTraffic"): speech recognition splits compounds. A question with no content words has nothing
+    to miss.
     """
     wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
     if not wanted:
         return 1.0
     weights = {w: idf(s) for w, s in wanted.items()}
-    found = wanted.keys() & surface_terms(f"{chunk.title} {chunk.text}").keys()
+    text = f"{chunk.title} {chunk.text}"
+    found = wanted.keys() & (surface_terms(text).keys() | joined_terms(text))
     return sum(weights[w] for w in found) / (sum(weights.values()) or 1.0)
 
 

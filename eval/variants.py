@@ -2,10 +2,11 @@
 
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants.py [--only NAME ...]
 
-Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the held-out set (eval/heldout.jsonl)
-for each variant, in the README's "Tried and dropped" order. Every variant re-ranks the same two candidate
-lists (dense and BM25, 100 each, fetched once per question), then merges overlapping windows exactly as
-`Retriever.retrieve` does, so only the fusion differs. Needs the eval store built by eval/suite.sh.
+Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the two held-out sets
+(eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in the README's "Tried and dropped" order.
+Every variant re-ranks the same two candidate lists (dense and BM25, 100 each, fetched once per question),
+then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs. Needs
+the eval store built by eval/suite.sh.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ class Bench:
         self.ids = [c.id for c in self.kw.chunks]
         self.sets = {
             n: read_questions(EVAL / f)
-            for n, f in (("tuning", "questions.jsonl"), ("held-out", "heldout.jsonl"))
+            for n, f in (
+                ("tuning", "questions.jsonl"),
+                ("held-out", "heldout.jsonl"),
+                ("held-out 2", "heldout2.jsonl"),
+            )
         }
         self.lists: dict[tuple[str, str], Lists] = {}
         for name, qs in self.sets.items():
@@ -306,6 +311,21 @@ def naming(bench: Bench, mode: str, n: int = 30) -> Fuse:
     return fuse
 
 
+def camel_parts(bench: Bench, n: int = 30) -> Fuse:
+    """The BM25 query with the parts of its camel-case words added ("DeepTraffic" -> "Deep Traffic"), as
+    speech recognition writes them."""
+
+    def fuse(x: Lists) -> list[str]:
+        parts = [
+            " ".join(re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", w))
+            for w in re.findall(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b", x[0])
+        ]
+        kw = bench.kw.search(" ".join([x[0], *parts]), n) if parts else x[3][:n]
+        return fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in kw], 1.0)])
+
+    return fuse
+
+
 def overlapping(bench: Bench, a: str, b: str) -> bool:
     x, y = bench.kw.chunks[bench.kw.by_id[a]], bench.kw.chunks[bench.kw.by_id[b]]
     return x.video_id == y.video_id and x.start < y.end and y.start < x.end
@@ -377,6 +397,7 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
         out[f"stripped dense query {mode}"] = partial(stripped_query, bench, mode)
     for mode in ("none", "acronyms too"):
         out[f"second pass: {mode}"] = partial(naming, bench, mode)
+    out["camel-case parts in the BM25 query"] = partial(camel_parts, bench)
     out["moments deduplicated per list"] = partial(deduplicated, bench)
     for g in (0.25, 0.5, 1.0):
         out[f"overlap support gamma={g}"] = partial(supported_by_overlaps, bench, g)

@@ -312,8 +312,8 @@ def naming(bench: Bench, mode: str, n: int = 30) -> Fuse:
 
 
 def camel_parts(bench: Bench, n: int = 30) -> Fuse:
-    """The BM25 query with the parts of its camel-case words added ("DeepTraffic" -> "Deep Traffic"), as
-    speech recognition writes them."""
+    """The BM25 query with the parts of all its camel-case words added ("DeepMind" -> "Deep Mind"), as
+    speech recognition writes them. (Lectern adds them only for words its index does not know.)"""
 
     def fuse(x: Lists) -> list[str]:
         parts = [

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import rag
 from rag.chunking import ChunkParams, chunk_video
 from rag.embeddings import LocalMiniLM  # the session `embedder` fixture (conftest) is one
-from rag.keyword import joined_terms
+from rag.keyword import KeywordIndex, joined_terms
 from rag.models import Chunk, Hit, Segment
 from rag.retrieval import coverage, dense_query, merge_chunks, merge_neighbours, rrf, without_names
 
@@ -294,6 +294,20 @@ def test_coverage_finds_compounds_that_recognition_split() -> None:
     passage = _chunk("it is called deep traffic: a simulation game")
     assert coverage("What is the DeepTraffic game?", passage, lambda t: 1.0) == 1.0
     assert coverage("What is the traffic light?", passage, lambda t: 1.0) == 0.5  # no pair makes "light"
+
+
+def test_bm25_searches_an_unknown_camel_case_word_as_its_parts() -> None:
+    # heldout2 k018 asks about "DeepTraffic"; the transcript says "deep traffic".
+    index = KeywordIndex(
+        [
+            make_chunk("aaaaaaaaaaa", [(0, 5, "the deep traffic game is a competition")]),
+            make_chunk("bbbbbbbbbbb", [(0, 5, "DeepMind built AlphaGo, a deep network")]),
+        ]
+    )
+    assert index.query_terms("What is DeepTraffic?") == ["deep", "traffic"]
+    assert index.search("What is DeepTraffic?", 2)[0][0].startswith("aaaaaaaaaaa")
+    # a camel-case word the index knows is searched as written, not as its parts ("deep", "mind")
+    assert index.query_terms("What did DeepMind do with a network?") == ["deepmind", "network"]
 
 
 def test_relevance_is_similarity_plus_weighted_coverage(sample_store, embedder) -> None:

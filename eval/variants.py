@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.config import load_settings
 from rag.evaluation import Question, is_hit, read_questions
-from rag.keyword import surface_terms, terms
+from rag.keyword import terms
 from rag.models import Hit
 from rag.pipeline import Lectern
 from rag.retrieval import dense_query, merge_neighbours, rrf, without_names
@@ -278,16 +278,6 @@ def naming(bench: Bench, mode: str, n: int = 30) -> Fuse:
     """The second pass changed: "none" keeps the first pass's dense list (only the placing phrases out);
     "acronyms too" also leaves out capitalised acronyms of the title ("VAE", "GAN", "AI")."""
 
-    def names_and_acronyms(text: str, title: str) -> str:
-        named, kept = surface_terms(title).keys(), []
-        for i, token in enumerate(text.split()):
-            bare = re.sub(r"['’]s$", "", token.strip("\"'“”‘’(),.?!:;"))
-            words = surface_terms(bare).keys()
-            if not (i and bare[:1].isupper() and words and words <= named):
-                kept.append(token)
-        stripped = " ".join(kept)
-        return stripped if len(re.findall(r"\w+", stripped)) >= 4 else text
-
     def fuse(x: Lists) -> list[str]:
         text = dense_query(x[0])
         first = [c for c, _ in bench.lectern.store.query(bench.lectern.embedder.embed_query(text), n)]
@@ -295,7 +285,7 @@ def naming(bench: Bench, mode: str, n: int = 30) -> Fuse:
         top = fused([(first, 1.0), (kw, 1.0)])
         if mode == "none" or not top:
             return top
-        refined = names_and_acronyms(text, bench.kw.chunks[bench.kw.by_id[top[0]]].title)
+        refined = without_names(text, bench.kw.chunks[bench.kw.by_id[top[0]]].title, acronyms=True)
         if refined == text:
             return top
         return fused(

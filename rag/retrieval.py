@@ -77,20 +77,20 @@ def dense_query(query: str) -> str:
     return stripped if len(re.findall(r"\w+", stripped)) >= 4 else query
 
 
-def without_names(text: str, title: str) -> str:
+def without_names(text: str, title: str, acronyms: bool = False) -> str:
     """`text` without its capitalised words, after the first, that the lecture's title also holds.
 
     Once the first pass has found the lecture, the names in the question that name it ("Hassabis",
     "DeepMind's", "Google") say nothing about where in it the answer is; embedded, they pull the query
     towards the parts about the speaker or the company. Acronyms stay: in a title they name concepts
-    ("VAEs and GANs") that tell the parts of a lecture apart. Text left with fewer than four words is
-    kept whole.
+    ("VAEs and GANs") that tell the parts of a lecture apart (`acronyms=True` drops them too; measured
+    worse, README). Text left with fewer than four words is kept whole.
     """
     named = surface_terms(title).keys()
     kept = []
     for i, token in enumerate(text.split()):
         bare = re.sub(r"['’]s$", "", token.strip("\"'“”‘’(),.?!:;"))
-        name = bare[:1].isupper() and not re.fullmatch(r"[A-Z0-9]{2,}s?", bare)
+        name = bare[:1].isupper() and (acronyms or not re.fullmatch(r"[A-Z0-9]{2,}s?", bare))
         words = surface_terms(bare).keys()
         if i and name and words and words <= named:
             continue

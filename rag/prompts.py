@@ -75,3 +75,6 @@ EXTRACTIVE_INTRO = "No language model is configured, so here is what the lecture
 REFUSAL = "The indexed lectures do not seem to cover this."
 REFUSAL_NEAREST = "The nearest moments I found:"
 INTERRUPTED = "The answer was cut off before it finished"
+# A model that cites nothing has not answered from the excerpts (rule 2 asks for a number on every fact):
+# seen with a 1.5B model asked about dilated convolutions, which no lecture covers.
+UNCITED = "This answer cites no moment of the lectures, so it may not come from them"

@@ -205,7 +205,21 @@ def test_an_unsupported_claim_loses_its_citation(sample_store, embedder, fake) -
     assert answer.mode == "llm"
     assert answer.citations == []
     assert answer.unsupported == ["The lecture says bananas are purple."]
-    assert answer.answer == "The lecture says bananas are purple."
+    assert answer.answer == f"The lecture says bananas are purple.\n\n({prompts.UNCITED}.)"
+
+
+def test_an_answer_citing_nothing_says_so(sample_store, embedder, fake) -> None:
+    # A model answering from its own knowledge: no [n] at all, so no moment backs any sentence.
+    fake.push("Dilated convolutions insert gaps between kernel taps. They widen the receptive field.")
+    answer = llm_lectern(sample_store, embedder, fake).ask(PERCEPTRON)
+    assert answer.mode == "llm" and answer.citations == [] and answer.unsupported == []
+    assert answer.answer.endswith(f"They widen the receptive field.\n\n({prompts.UNCITED}.)")
+
+
+def test_a_cited_answer_has_no_uncited_note(sample_store, embedder, fake) -> None:
+    fake.push("A perceptron takes a weighted sum of its inputs [1].")
+    answer = llm_lectern(sample_store, embedder, fake).ask(PERCEPTRON)
+    assert answer.citations and prompts.UNCITED not in answer.answer
 
 
 def test_not_covered_is_a_refusal_with_the_nearest_moments(sample_store, embedder, fake) -> None:

@@ -120,7 +120,7 @@ def verdict(ok: bool) -> str:
 def settings(store_dir: Path, **overrides: Any) -> Any:
     import rag
 
-    return rag.Settings(store_dir=store_dir, _env_file=None, **overrides)  # type: ignore[call-arg]
+    return rag.Settings(store_dir=store_dir, _env_file=None, **overrides)
 
 
 def real_sources() -> list[str]:

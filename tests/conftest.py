@@ -84,7 +84,7 @@ class RenamedModel:
 
 
 def settings_for(store_dir: Path, **kw: Any) -> rag.Settings:
-    return rag.Settings(store_dir=store_dir, _env_file=None, **kw)  # type: ignore[call-arg]
+    return rag.Settings(store_dir=store_dir, _env_file=None, **kw)
 
 
 @pytest.fixture
@@ -289,7 +289,7 @@ def ingested(
     """A store holding `sources`, ingested once per session under `name` and shared read-only."""
     root = tmp_path_factory.getbasetemp() / name
     if not (root / "ready").exists():
-        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None, **kw)  # type: ignore[call-arg]
+        settings = rag.Settings(store_dir=root / "s", _env_file=None, openai_api_key=None, **kw)
         rag.Lectern(settings, embedder=embedder).ingest([str(s) for s in sources])
         (root / "ready").touch()
     return root / "s"

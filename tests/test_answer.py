@@ -78,7 +78,7 @@ def fake():
 
 
 def llm_lectern(store: Path, embedder: LocalMiniLM, fake: FakeOpenAI, **overrides) -> rag.Lectern:
-    settings = rag.Settings(  # type: ignore[call-arg]
+    settings = rag.Settings(
         store_dir=store, _env_file=None, openai_api_key=SecretStr("test"), openai_base_url=fake.base_url,
         llm_model="fake", **{"llm_timeout": 2, "llm_max_retries": 1, **overrides},
     )  # fmt: skip
@@ -86,7 +86,7 @@ def llm_lectern(store: Path, embedder: LocalMiniLM, fake: FakeOpenAI, **override
 
 
 def offline_lectern(store: Path, embedder: LocalMiniLM) -> rag.Lectern:
-    settings = rag.Settings(store_dir=store, _env_file=None, openai_api_key=None)  # type: ignore[call-arg]
+    settings = rag.Settings(store_dir=store, _env_file=None, openai_api_key=None)
     return rag.Lectern(settings, embedder=embedder)
 
 

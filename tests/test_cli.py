@@ -179,7 +179,7 @@ def test_eval_scores_several_files_together_and_calibrates_the_refusal_gate(runs
 def test_stats_json(runs, embedder) -> None:
     doc = json.loads(ok(runs["stats"]))
     # as many chunks as chunking the sample with the default settings makes
-    settings = rag.Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = rag.Settings(_env_file=None)
     params = ChunkParams(settings.chunk_tokens, settings.chunk_overlap)
     expected = chunk_segments(load([str(SAMPLE)]).segments, embedder.count_tokens, params)
     assert doc["videos"] == 2 and doc["chunks"] == len(expected)

@@ -71,7 +71,7 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RAG_K", "9")  # the environment wins over .env
     assert rag.load_settings().k == 9
     # and an explicit _env_file=None ignores it: what the tests use
-    assert rag.Settings(_env_file=None).collection == "lectern"  # type: ignore[call-arg]
+    assert rag.Settings(_env_file=None).collection == "lectern"
 
 
 def test_overrides_win_and_none_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -110,7 +110,7 @@ def test_missing_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_model_is_a_config_error() -> None:
-    settings = rag.Settings(_env_file=None, embed_model="word2vec")  # type: ignore[call-arg]
+    settings = rag.Settings(_env_file=None, embed_model="word2vec")
     with pytest.raises(rag.ConfigError, match="word2vec"):
         embeddings.make_embedder(settings)
 

@@ -143,7 +143,7 @@ def expected_ids(source: Path, embedder: Any) -> list[str]:
     from rag.chunking import ChunkParams, chunk_segments
     from rag.loaders import load
 
-    settings = rag.Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = rag.Settings(_env_file=None)
     params = ChunkParams(settings.chunk_tokens, settings.chunk_overlap)
     return sorted(c.id for c in chunk_segments(load([str(source)]).segments, embedder.count_tokens, params))
 

@@ -58,7 +58,7 @@ def hostile_store(tmp_path_factory, embedder) -> Path:
         for v, title, s, e, t in ROWS
     ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    settings = rag.Settings(  # type: ignore[call-arg]
+    settings = rag.Settings(
         store_dir=root / "s", _env_file=None, openai_api_key=None, chunk_tokens=32, chunk_overlap=0
     )
     report = rag.Lectern(settings, embedder=embedder).ingest([str(path)])
@@ -76,7 +76,7 @@ def lectern(store: Path, embedder: LocalMiniLM, fake: FakeOpenAI | None = None) 
     llm: LLMSettings = {"openai_api_key": None}
     if fake:
         llm = {"openai_api_key": SecretStr("test"), "openai_base_url": fake.base_url, "llm_model": "fake"}
-    settings = rag.Settings(  # type: ignore[call-arg]
+    settings = rag.Settings(
         store_dir=store, _env_file=None, chunk_tokens=32, chunk_overlap=0, llm_timeout=2, llm_max_retries=1,
         **llm,
     )  # fmt: skip

@@ -71,7 +71,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def real_lectern(store: Path, embedder, base_url: str) -> rag.Lectern:
-    settings = rag.Settings(  # type: ignore[call-arg]
+    settings = rag.Settings(
         store_dir=store, _env_file=None, openai_api_key=SecretStr("local"), openai_base_url=base_url,
         llm_model="smollm2", llm_timeout=120, llm_max_retries=0, llm_max_tokens=256,
     )  # fmt: skip

@@ -54,7 +54,7 @@ def windows_store(tmp_path_factory, embedder) -> Path:
 
 
 def lectern(store: Path, embedder: LocalMiniLM, **overrides) -> rag.Lectern:
-    settings = rag.Settings(store_dir=store, _env_file=None, openai_api_key=None, **overrides)  # type: ignore[call-arg]
+    settings = rag.Settings(store_dir=store, _env_file=None, openai_api_key=None, **overrides)
     return rag.Lectern(settings, embedder)
 
 

@@ -225,6 +225,6 @@ def test_unusable_store_directory_is_a_clear_store_error(tmp_path) -> None:
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the store directory should be")
-    settings = rag.Settings(store_dir=blocker / "store", _env_file=None)  # type: ignore[call-arg]
+    settings = rag.Settings(store_dir=blocker / "store", _env_file=None)
     with pytest.raises(rag.StoreError, match="cannot write to the store directory"), ingest_lock(settings):
         pass

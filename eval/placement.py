@@ -55,17 +55,40 @@ def windowed(lectern: Lectern, width: int, mode: str, shortlist: int) -> Place:
     return place
 
 
-def main() -> None:
-    lectern = Lectern(load_settings())
+def top_right(lectern: Lectern, sets: dict[str, str]) -> dict[str, list[tuple[Question, Chunk, str]]]:
+    """Per set (label -> file in eval/), the answerable questions whose top hit is right: the question,
+    that chunk, and the query asked (follow-ups rewritten), which is what a citation is placed from."""
     found: dict[str, list[tuple[Question, Chunk, str]]] = {}
-    for name, f in (("tuning", "questions.jsonl"), ("held-out", "heldout.jsonl")):
+    for name, f in sets.items():
         found[name] = []
         for q in read_questions(EVAL / f):
             if q.video_id is None:
                 continue
             got = lectern.search(q.question, k=5, history=q.history)
-            if got.hits and is_hit(got.hits[0], q):  # placed from the query asked: follow-ups rewritten
+            if got.hits and is_hit(got.hits[0], q):
                 found[name].append((q, got.hits[0].chunk, got.query or q.question))
+    return found
+
+
+def within_10s(found: dict[str, list[tuple[Question, Chunk, str]]], place: Place | None) -> str:
+    """Per set: how many citations open within 10 s of the answer span, and the median error.
+    `place` None: the best possible, the segment of the chunk closest to the span."""
+    cells = []
+    for name, triples in found.items():
+        errs = [
+            min(span_distance(s, q) for s, _, _ in c.segments())
+            if place is None
+            else span_distance(place(c, asked), q)
+            for q, c, asked in triples
+        ]
+        median = statistics.median(errs) if errs else 0.0
+        cells.append(f"{name} {sum(e <= 10 for e in errs)}/{len(errs)} ({median:.0f} s)")
+    return "   ".join(cells)
+
+
+def main() -> None:
+    lectern = Lectern(load_settings())
+    found = top_right(lectern, {"tuning": "questions.jsonl", "held-out": "heldout.jsonl"})
     idf, embed = lectern.keyword().idf, lectern.answerer.embed
     places: dict[str, Place | None] = {
         "Lectern (segment, 8 by words, embedding)": lambda c, q: locate(c, q, idf, embed).start,
@@ -78,16 +101,7 @@ def main() -> None:
             )
     print(f"{'placement':42} within 10 s (median error), per set's questions with the right top hit")
     for label, place in places.items():
-        cells = []
-        for name, triples in found.items():
-            errs = [
-                min(span_distance(s, q) for s, _, _ in c.segments())
-                if place is None
-                else span_distance(place(c, asked), q)
-                for q, c, asked in triples
-            ]
-            cells.append(f"{name} {sum(e <= 10 for e in errs)}/{len(errs)} ({statistics.median(errs):.0f} s)")
-        print(f"{label:42} {'   '.join(cells)}", flush=True)
+        print(f"{label:42} {within_10s(found, place)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,21 +17,18 @@ Prints, per set, how many citations open within 10 s of the answer span, and the
 from __future__ import annotations
 
 import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
-from rag.citations import EmbedFn, IdfFn, Seg
+from placement import Place, top_right, within_10s  # eval/ is on sys.path when run as a script
+
+from rag.citations import SHORTLIST, EmbedFn, IdfFn, locate
 from rag.config import load_settings
-from rag.evaluation import Question, is_hit, read_questions, span_distance
 from rag.keyword import KeywordIndex, terms
 from rag.models import Chunk
 from rag.pipeline import Lectern
 
-EVAL = Path(__file__).resolve().parent
-SETS = ("questions", "heldout", "heldout2", "heldout3")
-SHORTLIST = 8
+SETS = {name: f"{name}.jsonl" for name in ("questions", "heldout", "heldout2", "heldout3")}
 
 
 def video_idf(index: KeywordIndex) -> Callable[[str], IdfFn]:
@@ -49,56 +46,52 @@ def video_idf(index: KeywordIndex) -> Callable[[str], IdfFn]:
     return for_video
 
 
-def place(segs: list[Seg], text: str, weight: IdfFn, embed: EmbedFn | None, nxt: float, prev: float) -> int:
-    words = set(terms(text))
-    own = [sum(weight(t) for t in words & set(terms(s[2]))) for s in segs]
-    joint = [
-        sc + nxt * (own[i + 1] if i + 1 < len(own) else 0.0) + prev * (own[i - 1] if i else 0.0)
-        for i, sc in enumerate(own)
-    ]
-    short = sorted(range(len(segs)), key=lambda i: (-joint[i], i))[:SHORTLIST]
-    if embed is None:
-        return math.floor(segs[short[0]][0])  # whole seconds, as a citation opens
-    vecs = embed([text, *(segs[i][2] for i in short)])
-    sims = (vecs[1:] @ vecs[0]).tolist()
-    return math.floor(segs[short[max(range(len(short)), key=lambda j: (round(sims[j], 4), -j))]][0])
+def neighbours(idf: IdfFn, embed: EmbedFn | None, nxt: float, prev: float) -> Place:
+    """Lectern's placement with the next and previous segments' words weighted `nxt` and `prev` (Lectern's
+    own is `rag.citations.locate`: 0.5 and 0)."""
+
+    def place(chunk: Chunk, text: str) -> float:
+        segs, words = chunk.segments(), set(terms(text))
+        own = [sum(idf(t) for t in words & set(terms(s[2]))) for s in segs]
+        joint = [
+            sc + nxt * (own[i + 1] if i + 1 < len(own) else 0.0) + prev * (own[i - 1] if i else 0.0)
+            for i, sc in enumerate(own)
+        ]
+        short = sorted(range(len(segs)), key=lambda i: (-joint[i], i))[:SHORTLIST]
+        if embed is None:
+            return math.floor(segs[short[0]][0])  # whole seconds, as a citation opens
+        vecs = embed([text, *(segs[i][2] for i in short)])
+        sims = (vecs[1:] @ vecs[0]).tolist()
+        return math.floor(segs[short[max(range(len(short)), key=lambda j: (round(sims[j], 4), -j))]][0])
+
+    return place
 
 
 def main() -> None:
     lectern = Lectern(load_settings())
     index, embed = lectern.keyword(), lectern.answerer.embed
     local = video_idf(index)
-    found: dict[str, list[tuple[Question, Chunk, str]]] = {}
-    for name in SETS:
-        for q in read_questions(EVAL / f"{name}.jsonl"):
-            got = lectern.search(q.question, k=5, history=q.history) if q.video_id else None
-            if got and got.hits and is_hit(got.hits[0], q):
-                found.setdefault(name, []).append((q, got.hits[0].chunk, got.query or q.question))
+    found = top_right(lectern, SETS)
 
-    def weights(mode: str, video_id: str) -> IdfFn:
-        if mode == "corpus":
-            return index.idf
-        inside = local(video_id)
-        if mode == "video":
-            return inside
-        return lambda t: index.idf(t) * inside(t)
+    def weighted(mode: str) -> Place:
+        def weight(video_id: str) -> IdfFn:
+            inside = local(video_id)
+            return inside if mode == "video" else lambda t: index.idf(t) * inside(t)
 
-    variants = [(m, True, 0.5, 0.0) for m in ("corpus", "video", "product")]
-    variants += [("corpus", True, n, p) for n, p in ((0.0, 0.0), (0.0, 0.25), (0.0, 0.5), (0.0, 1.0))]
-    variants += [("corpus", False, n, p) for n, p in ((0.5, 0.0), (0.0, 0.5))]
-    print("weights  embedding  next  prev   within 10 s (median error), questions whose top hit is right")
-    for mode, use_embed, nxt, prev in variants:
-        row = []
-        by = embed if use_embed else None
-        for name in SETS:
-            errors = [
-                span_distance(place(c.segments(), text, weights(mode, c.video_id), by, nxt, prev), q)
-                for q, c, text in found.get(name, [])
-            ]
-            median = statistics.median(errors) if errors else 0.0
-            row.append(f"{name} {sum(e <= 10 for e in errors)}/{len(errors)} ({median:.0f} s)")
-        label = f"{mode:8} {'yes' if use_embed else 'no':9}  {nxt:<4}  {prev:<4}"
-        print(label, "  ".join(row), flush=True)
+        return lambda c, text: locate(c, text, weight(c.video_id), embed).start
+
+    places: dict[str, Place] = {
+        "Lectern (corpus idf, next 0.5)": lambda c, t: locate(c, t, index.idf, embed).start
+    }
+    places["idf inside the video"] = weighted("video")
+    places["corpus idf x idf inside the video"] = weighted("product")
+    for nxt, prev in ((0.0, 0.0), (0.0, 0.25), (0.0, 0.5), (0.0, 1.0)):
+        places[f"next {nxt:g}, previous {prev:g}"] = neighbours(index.idf, embed, nxt, prev)
+    for nxt, prev in ((0.5, 0.0), (0.0, 0.5)):
+        places[f"words alone, next {nxt:g}, previous {prev:g}"] = neighbours(index.idf, None, nxt, prev)
+    print(f"{'placement':36} within 10 s (median error), questions whose top hit is right")
+    for label, place in places.items():
+        print(f"{label:36} {within_10s(found, place)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,18 @@ import numpy as np
 from variants import Bench, Fuse, Lists, default, fused  # eval/ is on sys.path when run as a script
 
 
+def cached_e5(bench: Bench, cache: Path) -> np.ndarray | None:
+    """The e5 chunk vectors cached by an earlier run, if they were made from this store."""
+    if not cache.exists():
+        return None
+    got = np.load(cache)
+    return np.asarray(got["vectors"]) if list(got["ids"]) == bench.ids else None
+
+
 def chunk_vectors(model: Any, bench: Bench, cache: Path) -> np.ndarray:
-    if cache.exists():
-        got = np.load(cache)
-        if list(got["ids"]) == bench.ids:
-            return np.asarray(got["vectors"])
+    cached = cached_e5(bench, cache)
+    if cached is not None:
+        return cached
     texts = [c.text for c in bench.kw.chunks]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch faster
     out = np.zeros((len(texts), 384), np.float32)

@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import bm25s
@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.config import load_settings
 from rag.evaluation import Question, is_hit, read_questions
-from rag.keyword import terms
+from rag.keyword import camel_split, camel_words, terms
 from rag.models import Hit
 from rag.pipeline import Lectern
 from rag.retrieval import dense_query, merge_neighbours, rrf, without_names
@@ -65,6 +65,12 @@ class Bench:
             vec = self.lectern.embedder.embed_query(refined)
             dense = store.query(vec, 100)
         return query, vec, dense, kw
+
+    @cached_property
+    def stored(self) -> tuple[list[str], np.ndarray]:
+        """Every stored chunk id and its MiniLM vector, read from Chroma once for all the variants."""
+        got = self.lectern.store.collection(create=False).get(include=["embeddings"])
+        return list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
 
     def top(self, fuse: Fuse, name: str, q: Question, n: int = 5) -> list[Hit]:
         """The first n hits of a fusion for one question, overlapping windows merged as retrieval does."""
@@ -211,14 +217,13 @@ def late_chunking(bench: Bench, states: dict[str, np.ndarray], width: int, mode:
 
 def rocchio(bench: Bench, beta: float, top: int, n: int = 30) -> Fuse:
     """Dense pseudo-relevance feedback: the query moved towards the first fused hits' vectors."""
-    got = bench.lectern.store.collection(create=False).get(include=["embeddings"])
-    pos = {c: i for i, c in enumerate(got["ids"])}
-    mat = np.asarray(got["embeddings"], dtype=np.float32)
+    ids, mat = bench.stored
+    pos = {c: i for i, c in enumerate(ids)}
     first = default(n)
 
     def fuse(x: Lists) -> list[str]:
         q = x[1] + beta * mat[[pos[c] for c in first(x)[:top]]].mean(0)
-        dense = [got["ids"][i] for i in np.argsort(-(mat @ (q / np.linalg.norm(q))))[:n]]
+        dense = [ids[i] for i in np.argsort(-(mat @ (q / np.linalg.norm(q))))[:n]]
         return fused([(dense, 1.0), ([c for c, _ in x[3][:n]], 1.0)])
 
     return fuse
@@ -306,10 +311,7 @@ def camel_parts(bench: Bench, n: int = 30) -> Fuse:
     speech recognition writes them. (Lectern adds them only for words its index does not know.)"""
 
     def fuse(x: Lists) -> list[str]:
-        parts = [
-            " ".join(re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", w))
-            for w in re.findall(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z]*\b", x[0])
-        ]
+        parts = [" ".join(camel_split(w)) for w in camel_words(x[0])]
         kw = bench.kw.search(" ".join([x[0], *parts]), n) if parts else x[3][:n]
         return fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in kw], 1.0)])
 
@@ -396,11 +398,10 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
 
 def hnsw_check(bench: Bench) -> str:
     """How much of the exact top 30 Chroma's approximate (HNSW) search returns, and how often the top hit."""
-    got = bench.lectern.store.collection(create=False).get(include=["embeddings"])
-    mat = np.asarray(got["embeddings"], dtype=np.float32)
+    ids, mat = bench.stored
     found = same_top = 0
     for _query, vec, dense, _kw in bench.lists.values():
-        exact = [got["ids"][i] for i in np.argsort(-(mat @ vec))[:30]]
+        exact = [ids[i] for i in np.argsort(-(mat @ vec))[:30]]
         found += len(set(exact) & {c for c, _ in dense[:30]})
         same_top += exact[0] == dense[0][0]
     n = len(bench.lists)

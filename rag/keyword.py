@@ -73,6 +73,16 @@ def surface_terms(text: str) -> dict[str, str]:
     return {_singular(w): s for w, s in zip(words, stems, strict=True)}
 
 
+def camel_words(text: str) -> list[str]:
+    """The camel-case words of `text`: "DeepTraffic", "AlphaGo", "iPhone"."""
+    return _CAMEL_WORD.findall(text)
+
+
+def camel_split(word: str) -> list[str]:
+    """A camel-case word's parts, as speech recognition writes them: "DeepTraffic" -> ["Deep", "Traffic"]."""
+    return _CAMEL_PART.findall(word)
+
+
 def joined_terms(text: str) -> set[str]:
     """Each pair of neighbouring words written as one, plurals folded: "auto encoders" -> "autoencoder".
 
@@ -122,9 +132,9 @@ class KeywordIndex:
         also searched as its parts: speech recognition writes such names as separate words."""
         parts = [
             part
-            for word in _CAMEL_WORD.findall(query)
+            for word in camel_words(query)
             if not set(terms(word)) <= self._vocab.keys()
-            for part in _CAMEL_PART.findall(word)
+            for part in camel_split(word)
         ]
         return [w for w in terms(" ".join([query, *parts])) if w in self._vocab]
 

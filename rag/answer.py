@@ -211,7 +211,8 @@ class Answerer:
 
 
 def _cited(hits: Sequence[Hit], text: str, idf: IdfFn, embed: EmbedFn | None) -> list[Citation]:
-    """Citations [1]..[3] of the first three hits, each at the segment that best matches `text`."""
-    chunks = [h.chunk for h in hits[:3]]
-    moments = locate_all(chunks, text, idf, embed)
-    return [citation(i, c, m) for i, (c, m) in enumerate(zip(chunks, moments, strict=True), 1)]
+    """Citations [1]..[3] of the first three hits, each at the segment of the hit's best window that best
+    matches `text` (the question: see Hit.focus)."""
+    windows = [h.window for h in hits[:3]]
+    moments = locate_all(windows, text, idf, embed)
+    return [citation(i, c, m) for i, (c, m) in enumerate(zip(windows, moments, strict=True), 1)]

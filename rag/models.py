@@ -91,6 +91,14 @@ class Hit:
     score: float  # fused rank score, higher is better
     similarity: float = 0.0  # best cosine similarity with the query, 0 when only BM25 found it
     rank: int = 0
+    # The one window that earned the rank, before overlapping ones were merged in (None: `chunk` itself).
+    # A citation placed from the question alone looks only here: across the merged text, the segment
+    # that best matches the question is often the neighbour window's introduction of the topic.
+    focus: Chunk | None = None
+
+    @property
+    def window(self) -> Chunk:
+        return self.focus or self.chunk
 
     @property
     def video_id(self) -> str:

@@ -152,6 +152,7 @@ def merge_neighbours(hits: list[Hit], max_chars: int | None = None) -> list[Hit]
                     merged.remove(other)  # the better one stays and may overlap more: check again
                 continue
             merged.remove(other)
+            keep.focus = keep.window
             keep.chunk = joined
             keep.similarity = max(keep.similarity, drop.similarity)
             grown = keep

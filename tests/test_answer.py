@@ -478,3 +478,29 @@ def test_evaluation_answers_from_its_one_retrieval(sample_store, embedder) -> No
         scores = evaluate(llm_lectern(sample_store, embedder, fake), [q])
     assert [is_condense(r) for r in fake.requests] == [True, False]  # one rewrite, one answer
     assert scores.answered == 1 and scores.ranks == [1] and len(scores.ts_errors) == 1
+
+
+def test_extractive_citation_opens_in_the_window_that_ranked_not_in_a_merged_neighbour() -> None:
+    # The merged hit's earlier window introduces the topic in the question's own words; the window that
+    # retrieval ranked first holds the answer. Placed across the merged text, the citation opened at the
+    # introduction (on the third held-out set, 12 of 16 late citations opened before the answer).
+    from rag.answer import Answerer
+    from rag.chunking import ChunkParams, chunk_video
+    from rag.models import Hit, Segment
+    from rag.retrieval import merge_neighbours
+
+    def window(rows: list[tuple[float, float, str]]) -> rag.Chunk:
+        segs = [Segment("aaaaaaaaaaa", s, e, t, "Regularization") for s, e, t in rows]
+        (chunk,) = chunk_video(segs, [1] * len(segs), ChunkParams(max_tokens=256, overlap=0))
+        return chunk
+
+    intro = window([(0, 8, "so what does dropout regularization do to a network"), (8, 16, "let us see")])
+    said = "dropout randomly sets half of the activations to zero"
+    answer = window([(8, 16, "let us see"), (16, 24, said)])
+    (hit,) = merge_neighbours([Hit(answer, 0.5), Hit(intro, 0.4)])
+    assert (hit.chunk.start, hit.chunk.end) == (0, 24)
+    answerer = Answerer(rag.Settings(_env_file=None), lambda term: 1.0, None)
+    got = answerer.extractive("What does dropout regularization do to a network?", [hit])
+    assert [(c.start, c.end) for c in got.citations] == [(16, 24)]
+    across = answerer.extractive("What does dropout regularization do to a network?", [Hit(hit.chunk, 0.5)])
+    assert across.citations[0].start == 0  # without the focus: the introduction, as before

@@ -417,3 +417,20 @@ def test_merged_hits_never_overlap_and_respect_the_cap(rows, cap) -> None:
     if cap is not None:  # a single window may be longer than the cap; a merged one never is
         assert all(len(h.chunk.segment_starts) == 1 or len(h.chunk.text) <= cap for h in merged)
     assert [h.score for h in merged] == sorted((h.score for h in merged), reverse=True)
+
+
+def test_a_merged_hit_keeps_the_window_that_earned_its_rank() -> None:
+    # Rank 1 absorbs the two windows overlapping it, one of them through the other: the merged hit shows
+    # all three, and its focus stays rank 1's own window, where the offline answer places its citation.
+    vid = "aaaaaaaaaaa"
+    best = make_chunk(vid, [(40, 60, "b"), (60, 80, "c")])
+    hits = [
+        Hit(best, 0.5),
+        Hit(make_chunk(vid, [(0, 40, "a"), (40, 60, "b")]), 0.4),
+        Hit(make_chunk(vid, [(60, 80, "c"), (80, 100, "d")]), 0.3),
+        Hit(make_chunk(vid, [(200, 240, "e")]), 0.2),
+    ]
+    merged = merge_neighbours(hits)
+    assert [(h.chunk.start, h.chunk.end) for h in merged] == [(0, 100), (200, 240)]
+    assert merged[0].window is best and (merged[0].window.start, merged[0].window.end) == (40, 80)
+    assert merged[1].focus is None and merged[1].window is merged[1].chunk  # never merged: itself

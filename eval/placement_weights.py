@@ -4,8 +4,9 @@ held-out set's early citations suggested. Neither was adopted (README, Retrieval
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/placement_weights.py
 
 Over the answerable questions of all four sets whose top hit is right (default hybrid retrieval, k = 5),
-the citation is placed in the top hit from the question alone, as the offline answer does: word overlap
-shortlists 8 segments and the one closest to the question by embedding wins. Varied here:
+the citation is placed in the top hit's best window (Hit.window) from the question alone, as the offline
+answer does: word overlap shortlists 8 segments and the one closest to the question by embedding wins.
+Varied here:
 - the word weights: the corpus idf (Lectern), the idf among the chunks of the cited video only (a word
   the whole lecture uses, such as "RNN" in the RNN lecture, says nothing about where in it the answer
   is), or their product;

@@ -3,7 +3,8 @@
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants.py [--only NAME ...]
 
 Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the two held-out sets
-(eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in the README's "Tried and dropped" order.
+(eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in the README's "Tried and dropped" order;
+with --all-sets, on all five sets and pooled over them (217 answerable questions).
 Every variant re-ranks the same two candidate lists (dense and BM25, 100 each, fetched once per question),
 then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs. Needs
 the eval store built by eval/suite.sh.
@@ -34,19 +35,16 @@ Fuse = Callable[[Lists], list[str]]  # chunk ids, best first
 EVAL = Path(__file__).resolve().parent
 
 
+SETS = {"tuning": "questions.jsonl", "held-out": "heldout.jsonl", "held-out 2": "heldout2.jsonl"}
+ALL_SETS = {**SETS, "held-out 3": "heldout3.jsonl", "held-out 4": "heldout4.jsonl"}
+
+
 class Bench:
-    def __init__(self) -> None:
+    def __init__(self, sets: dict[str, str] = SETS) -> None:
         self.lectern = Lectern(load_settings())
         self.kw = self.lectern.keyword()
         self.ids = [c.id for c in self.kw.chunks]
-        self.sets = {
-            n: read_questions(EVAL / f)
-            for n, f in (
-                ("tuning", "questions.jsonl"),
-                ("held-out", "heldout.jsonl"),
-                ("held-out 2", "heldout2.jsonl"),
-            )
-        }
+        self.sets = {n: read_questions(EVAL / f) for n, f in sets.items()}
         self.lists: dict[tuple[str, str], Lists] = {}
         for name, qs in self.sets.items():
             for q in qs:
@@ -78,21 +76,23 @@ class Bench:
         hits = [Hit(self.kw.chunks[self.kw.by_id[c]], 1.0 / (i + 1), 0.0) for i, c in enumerate(ids)]
         return merge_neighbours(hits, int(3.0 * self.kw.typical_chars))[:n]
 
-    def score(self, fuse: Fuse) -> str:
-        out = []
+    def score(self, fuse: Fuse, pooled: bool = False) -> str:
+        """hit@1 / MRR / hit@5 per set, and with `pooled` over all the sets' questions first."""
+        out, everything = [], []
         for name, qs in self.sets.items():
-            ranks = []
-            for q in (q for q in qs if q.video_id):
-                top = self.top(fuse, name, q)
-                ranks.append(next((i for i, h in enumerate(top, 1) if is_hit(h, q)), 0))
-            n = len(ranks)
-            h1, mrr, h5 = (
-                sum(r == 1 for r in ranks) / n,
-                sum(1 / r for r in ranks if r) / n,
-                sum(r > 0 for r in ranks) / n,
-            )
-            out.append(f"{name} {h1:.3f} / {mrr:.3f} / {h5:.3f}")
-        return "   ".join(out)
+            ranks = [self.rank(fuse, name, q) for q in qs if q.video_id]
+            everything += ranks
+            out.append(f"{name} {_figures(ranks)}")
+        return "   ".join([f"pooled {_figures(everything)}", *out] if pooled else out)
+
+    def rank(self, fuse: Fuse, name: str, q: Question) -> int:
+        return next((i for i, h in enumerate(self.top(fuse, name, q), 1) if is_hit(h, q)), 0)
+
+
+def _figures(ranks: list[int]) -> str:
+    n = max(len(ranks), 1)
+    mrr = sum(1 / r for r in ranks if r) / n
+    return f"{sum(r == 1 for r in ranks) / n:.3f} / {mrr:.3f} / {sum(r > 0 for r in ranks) / n:.3f}"
 
 
 def fused(lists: list[tuple[list[str], float]], k: int = 5) -> list[str]:
@@ -100,8 +100,8 @@ def fused(lists: list[tuple[list[str], float]], k: int = 5) -> list[str]:
     return sorted(f, key=lambda c: -f[c])
 
 
-def default(n: int = 30) -> Fuse:
-    return lambda x: fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0)])
+def default(n: int = 30, k: int = 5, bm25_weight: float = 1.0) -> Fuse:
+    return lambda x: fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], bm25_weight)], k)
 
 
 def convex(alpha: float, norm: str, n: int = 30) -> Fuse:
@@ -362,6 +362,9 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
         return late_chunking(bench, states, width, mode)
 
     out: dict[str, Callable[[], Fuse]] = {"default (RRF k=5)": default}
+    for k in (2, 5, 10, 20, 60):
+        for weight in (0.8, 1.0, 1.25, 1.5, 2.0):
+            out[f"rrf k={k} bm25 weight={weight:g}"] = partial(default, 30, k, weight)
     for norm in ("minmax", "z"):
         for a in (0.3, 0.4, 0.5, 0.6, 0.7):
             out[f"convex {norm} alpha={a}"] = partial(convex, a, norm)
@@ -411,14 +414,16 @@ def hnsw_check(bench: Bench) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", nargs="*", default=[], help="run the variants whose name starts with these")
+    p.add_argument("--all-sets", action="store_true", help="all five question sets, and pooled over them")
     args = p.parse_args()
-    bench = Bench()
-    print(hnsw_check(bench))
+    bench = Bench(ALL_SETS if args.all_sets else SETS)
+    if not args.all_sets:
+        print(hnsw_check(bench))
     print(f"{'variant':36} hit@1 / MRR / hit@5")
     for name, make in variants(bench).items():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
-        print(f"{name:36} {bench.score(make())}", flush=True)
+        print(f"{name:36} {bench.score(make(), pooled=args.all_sets)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -483,7 +483,7 @@ def test_evaluation_answers_from_its_one_retrieval(sample_store, embedder) -> No
 def test_extractive_citation_opens_in_the_window_that_ranked_not_in_a_merged_neighbour() -> None:
     # The merged hit's earlier window introduces the topic in the question's own words; the window that
     # retrieval ranked first holds the answer. Placed across the merged text, the citation opened at the
-    # introduction (on the third held-out set, 12 of 16 late citations opened before the answer).
+    # introduction (on the third held-out set, 12 of the 16 citations over 10 s off opened before the answer).
     from rag.answer import Answerer
     from rag.chunking import ChunkParams, chunk_video
     from rag.models import Hit, Segment

@@ -54,7 +54,8 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """Plurals folded, as written: "networks" -> "network", "policies" -> "policy", "loss" stays."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -70,7 +71,7 @@ def surface_terms(text: str) -> dict[str, str]:
     """
     words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
     stems = _stemmer().stemWords(words)
-    return {_singular(w): s for w, s in zip(words, stems, strict=True)}
+    return {singular(w): s for w, s in zip(words, stems, strict=True)}
 
 
 def camel_words(text: str) -> list[str]:
@@ -90,7 +91,7 @@ def joined_terms(text: str) -> set[str]:
     "autoencoder", "backprop"), so a passage that says them looks as if it lacked them.
     """
     words = _WORD.findall(text.lower())
-    return {_singular(a + b) for a, b in pairwise(words)}
+    return {singular(a + b) for a, b in pairwise(words)}
 
 
 class KeywordIndex:
@@ -116,6 +117,11 @@ class KeywordIndex:
         indptr = np.asarray(scores["indptr"])
         counts = np.diff(indptr)  # one column per vocabulary entry in bm25s' CSC layout
         return {t: int(counts[i]) for t, i in self._vocab.items() if i < len(counts)}
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Each video's title and speaker (channel), by video id: what a question may call a lecture."""
+        return {c.video_id: f"{c.title} {c.channel}" for c in self.chunks}
 
     @cached_property
     def typical_chars(self) -> int:

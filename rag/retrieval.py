@@ -10,6 +10,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .keyword import ASKING, KeywordIndex, joined_terms, surface_terms
 from .models import Chunk, Hit
+from .naming import named_lectures
 from .store import Store
 
 
@@ -171,6 +172,21 @@ class Retriever:
         needle = title.casefold()
         return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
 
+    def _scope(
+        self, query: str, video_ids: Sequence[str] | None, title: str | None
+    ) -> tuple[set[str] | None, str] | None:
+        """The videos to search (None: all) and the query without the names of the lectures that chose
+        them; None when the filters leave no video. A filter the user set wins over the lectures the
+        question names, and BM25 keeps the whole query: the names match all of a lecture's chunks alike."""
+        allowed = set(video_ids) if video_ids else None
+        if title:
+            by_title = self.videos_matching(title)
+            allowed = by_title if allowed is None else allowed & by_title
+            if not allowed:
+                return None
+        named = named_lectures(query, self.keyword.names) if allowed is None else None
+        return (named.videos, named.without_names(query)) if named else (allowed, query)
+
     def _fused(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[Hit]:
         """Both lists fused by reciprocal rank, best first, before overlapping windows are merged."""
         fused = rrf(
@@ -197,14 +213,12 @@ class Retriever:
         title: str | None = None,
     ) -> Retrieval:
         k = k or self.settings.k
-        allowed = set(video_ids) if video_ids else None
-        if title:
-            by_title = self.videos_matching(title)
-            allowed = by_title if allowed is None else allowed & by_title
-            if not allowed:
-                return Retrieval([], 0.0, query=query)
+        scope = self._scope(query, video_ids, title)
+        if scope is None:
+            return Retrieval([], 0.0, query=query)
+        allowed, asked = scope
         n, where = self.settings.candidates, sorted(allowed) if allowed else None
-        text = dense_query(query)
+        text = dense_query(asked)
         dense = self.store.query(self.embedder.embed_query(text), n, where)
         keyword = self.keyword.search(query, n, allowed)
         hits = self._fused(dense, keyword)
@@ -218,6 +232,6 @@ class Retriever:
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         best = max((s for _, s in dense), default=0.0)
-        cov = coverage(query, hits[0].chunk, self.keyword.idf) if hits else 0.0
+        cov = coverage(asked, hits[0].chunk, self.keyword.idf) if hits else 0.0
         relevance = best + self.settings.coverage_weight * cov
         return Retrieval(hits, best, dense, keyword, query, cov, relevance)

@@ -146,6 +146,16 @@ def test_filter_by_title_substring(sample_store, embedder) -> None:
     assert lec.search(PERCEPTRON, title="medical", video_ids=[MIT]).hits == []
 
 
+def test_a_question_that_names_a_lecture_is_searched_in_it(sample_store, embedder) -> None:
+    # The perceptron is the intro lecture's topic; asked "in the transfer learning talk", the answer must
+    # come from that talk (or nowhere). A filter the user set wins over the name.
+    lec = lectern(sample_store, embedder)
+    named = "In the transfer learning talk, what is a perceptron?"
+    assert {h.video_id for h in lec.search(named).hits} == {TRANSFER}
+    assert {h.video_id for h in lec.search(named, video_ids=[MIT]).hits} == {MIT}
+    assert lec.search("In the Friday lecture, what is a perceptron?").hits[0].video_id == MIT  # no such name
+
+
 def test_an_empty_result_is_refused(sample_store, embedder) -> None:
     answer = lectern(sample_store, embedder).ask(PERCEPTRON, video_ids=["NoSuchVid00"])
     assert answer.mode == "refused" and answer.citations == []

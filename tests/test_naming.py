@@ -1,0 +1,55 @@
+"""Which lectures a question names, and what is left of the question once they are known."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.naming import named_lectures
+
+NAMES = {
+    "njKP3FqW3Sk": "MIT 6.S191 (2020): Introduction to Deep Learning",
+    "CznICCPa63Q": "MIT 6.S191: Deep Sequence Modeling with Recurrent Neural Networks Harini Suresh",
+    "s5qqjyGiBdc": "MIT 6.S191 guest lecture: Deep Reinforcement Learning Lex Fridman (MIT)",
+    "0X-NdPtFKq0": "Public Lecture with Google DeepMind's Demis Hassabis",
+    "d-bvsJWmqlc": "Demis Hassabis: creativity and AI – The Rothschild Foundation Lecture",
+    "9FrHGAd_yto": "Introduction to Ancient Greek History, Lecture 1 Donald Kagan",
+    "azOmzumh0vQ": "MIT AI: Deep Learning (Yoshua Bengio) interviewed by Lex Fridman",
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "videos", "left"),
+    [
+        # an acronym of neighbouring title words
+        ("In the deep RL lecture, what is a policy?", {"s5qqjyGiBdc"}, "In the lecture, what is a policy?"),
+        ("Why does the RNN lecture's model forget?", {"CznICCPa63Q"}, "Why does the lecture's model forget?"),
+        # the start of a title word: every introduction matches, and the search stays among them
+        ("Does the intro lecture say so?", {"njKP3FqW3Sk", "9FrHGAd_yto"}, "Does the lecture say so?"),
+        # the nearest determiner, not the first: "the Q&A of" is not part of the name
+        ("In the Q&A of his public lecture?", {"0X-NdPtFKq0"}, "In the Q&A of his lecture?"),
+        # a possessive names the speaker; with a title word it narrows to one talk
+        ("What did Hassabis's talk say?", {"0X-NdPtFKq0", "d-bvsJWmqlc"}, "What did talk say?"),
+        ("What did Hassabis's public talk say?", {"0X-NdPtFKq0"}, "What did talk say?"),
+        ("What did Fridman's talk say?", {"s5qqjyGiBdc", "azOmzumh0vQ"}, "What did talk say?"),
+    ],
+)  # fmt: skip
+def test_a_named_lecture_is_found_and_its_name_left_out(question: str, videos: set[str], left: str) -> None:
+    named = named_lectures(question, NAMES)
+    assert named is not None
+    assert named.videos == videos
+    assert named.without_names(question) == left
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a perceptron?",  # names no lecture
+        "What did the lecture say about dropout?",  # "the lecture" names none in particular
+        "What did the Friday guest lecture say?",  # "Friday" matches no lecture: a name must match whole
+        "In the 'will I pass this class' example, what was predicted?",  # "class" is not a lecture word here
+        "What does the deep learning lecture say?",  # every lecture would match: no narrowing
+    ],
+)
+def test_no_lecture_named_changes_nothing(question: str) -> None:
+    names = {k: v for k, v in NAMES.items() if "Deep Learning" in v}
+    assert named_lectures(question, names) is None

@@ -23,6 +23,7 @@ _DETERMINER = frozenset({"the", "his", "her", "their"})
 _POSSESSIVE = re.compile(r"([A-Z][\w-]*)['’]s$")  # "Hassabis's", "Fridman’s"
 _POSSESSIVE_END = re.compile(r"['’]s\b")
 _NOUN = re.compile(r"(?:lecture|talk)s?(?:['’]s)?$", re.IGNORECASE)  # "lecture", "talk's"
+_VERB_NEXT = frozenset({"about", "to", "with", "through", "over"})
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that say nothing about which lecture: left in, they would make a name match none.
 _GENERIC = frozenset({"a", "an", "and", "of", "on", "to", "in", "about", "first", "last", "same", "whole"})
@@ -37,6 +38,8 @@ def _names_in(question: str) -> list[tuple[int, int]]:
     for i, token in enumerate(tokens):
         if not _NOUN.fullmatch(token.group()):
             continue
+        if i + 1 < len(tokens) and tokens[i + 1].group().lower() in _VERB_NEXT:
+            continue  # "what does the model talk about": a verb, not a lecture
         for j in range(i - 1, max(i - 7, -1), -1):
             owner = _POSSESSIVE.match(tokens[j].group())
             if owner or tokens[j].group().lower() in _DETERMINER:

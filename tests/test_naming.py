@@ -48,6 +48,7 @@ def test_a_named_lecture_is_found_and_its_name_left_out(question: str, videos: s
         "What did the Friday guest lecture say?",  # "Friday" matches no lecture: a name must match whole
         "In the 'will I pass this class' example, what was predicted?",  # "class" is not a lecture word here
         "What does the deep learning lecture say?",  # every lecture would match: no narrowing
+        "What does the Bengio interview talk about?",  # "talk" the verb, after a name that matches
     ],
 )
 def test_no_lecture_named_changes_nothing(question: str) -> None:

@@ -12,6 +12,7 @@ that matches nothing, or every lecture, changes nothing.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,19 +51,39 @@ def _names_in(question: str) -> list[tuple[int, int]]:
     return out
 
 
-@lru_cache(maxsize=8192)  # every query reads every lecture's name: tokenise each once
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(singular(w) for w in _WORD.findall(text.lower()))
+def _words(text: str) -> list[str]:
+    return [singular(w) for w in _WORD.findall(text.lower())]
 
 
-def _matches(word: str, name: tuple[str, ...]) -> bool:
-    if word in name:
-        return True
-    if len(word) >= 4 and any(n.startswith(word) for n in name):
-        return True
-    if 2 <= len(word) <= 5:  # an acronym of neighbouring words: "rl", "rnn", "cnn"
-        return any("".join(n[0] for n in name[i : i + len(word)]) == word for i in range(len(name)))
-    return False
+class _Index:
+    """Every word of the lectures' names, and every acronym of neighbouring words, to the lectures that
+    have it: a word is looked up, not compared with each of thousands of names."""
+
+    def __init__(self, names: tuple[tuple[str, str], ...]) -> None:
+        self.words: dict[str, set[str]] = defaultdict(set)
+        self.acronyms: dict[str, set[str]] = defaultdict(set)
+        for vid, name in names:
+            words = _words(name)
+            for i, word in enumerate(words):
+                self.words[word].add(vid)
+                for n in range(2, 6):  # "rl", "rnn", "cnn": the initials of 2 to 5 neighbouring words
+                    if i + n <= len(words):
+                        self.acronyms["".join(w[0] for w in words[i : i + n])].add(vid)
+
+    def having(self, word: str) -> set[str]:
+        """The lectures whose name has `word` as written, as a word's start (4 letters or more), or as an
+        acronym of neighbouring words."""
+        found = set(self.words.get(word, ()))
+        if len(word) >= 4:
+            for other, vids in self.words.items():
+                if other.startswith(word):
+                    found |= vids
+        return found | self.acronyms.get(word, set())
+
+
+@lru_cache(maxsize=4)  # the names of a store change only with ingestion: index them once
+def _index(names: tuple[tuple[str, str], ...]) -> _Index:
+    return _Index(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +106,8 @@ def named_lectures(question: str, names: Mapping[str, str]) -> Named | None:
     spans = []
     for start, end in _names_in(question):
         words = [w for w in _words(_POSSESSIVE_END.sub("", question[start:end])) if w not in _GENERIC]
-        matching = {v for v, name in names.items() if words and all(_matches(w, _words(name)) for w in words)}
+        index = _index(tuple(names.items()))
+        matching = set.intersection(*(index.having(w) for w in words)) if words else set()
         if matching:
             found |= matching
             spans.append((start, end))

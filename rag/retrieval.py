@@ -172,8 +172,8 @@ class Retriever:
         needle = title.casefold()
         return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
 
-    def _scope(
-        self, query: str, video_ids: Sequence[str] | None, title: str | None
+    def scope(
+        self, query: str, video_ids: Sequence[str] | None = None, title: str | None = None
     ) -> tuple[set[str] | None, str] | None:
         """The videos to search (None: all) and the query without the names of the lectures that chose
         them; None when the filters leave no video. A filter the user set wins over the lectures the
@@ -213,7 +213,7 @@ class Retriever:
         title: str | None = None,
     ) -> Retrieval:
         k = k or self.settings.k
-        scope = self._scope(query, video_ids, title)
+        scope = self.scope(query, video_ids, title)
         if scope is None:
             return Retrieval([], 0.0, query=query)
         allowed, asked = scope

@@ -39,7 +39,8 @@ def _names_in(question: str) -> list[tuple[int, int]]:
     for i, token in enumerate(tokens):
         if not _NOUN.fullmatch(token.group()):
             continue
-        if i + 1 < len(tokens) and tokens[i + 1].group().lower() in _VERB_NEXT:
+        talk = token.group().lower().startswith("talk")
+        if talk and i + 1 < len(tokens) and tokens[i + 1].group().lower() in _VERB_NEXT:
             continue  # "what does the model talk about": a verb, not a lecture
         for j in range(i - 1, max(i - 7, -1), -1):
             owner = _POSSESSIVE.match(tokens[j].group())
@@ -102,11 +103,14 @@ class Named:
 def named_lectures(question: str, names: Mapping[str, str]) -> Named | None:
     """The lectures whose name (title and speaker, in `names` by video id) matches every word of a lecture
     the question names; None when it names none, or none or all of them match."""
+    places = _names_in(question)
+    if not places:
+        return None
+    index = _index(tuple(names.items()))
     found: set[str] = set()
     spans = []
-    for start, end in _names_in(question):
+    for start, end in places:
         words = [w for w in _words(_POSSESSIVE_END.sub("", question[start:end])) if w not in _GENERIC]
-        index = _index(tuple(names.items()))
         matching = set.intersection(*(index.having(w) for w in words)) if words else set()
         if matching:
             found |= matching

@@ -30,6 +30,7 @@ NAMES = {
         # a possessive names the speaker; with a title word it narrows to one talk
         ("What did Hassabis's talk say?", {"0X-NdPtFKq0", "d-bvsJWmqlc"}, "What did talk say?"),
         ("What did Hassabis's public talk say?", {"0X-NdPtFKq0"}, "What did talk say?"),
+        ("In the public lecture with Hassabis?", {"0X-NdPtFKq0"}, "In the lecture with Hassabis?"),
         ("What did Fridman's talk say?", {"s5qqjyGiBdc", "azOmzumh0vQ"}, "What did talk say?"),
     ],
 )  # fmt: skip

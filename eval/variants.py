@@ -60,7 +60,8 @@ class Bench:
         """Dense and BM25 lists of 100 as `Retriever.retrieve` makes them: in the lectures the question
         names, if any, and with its second pass: the dense query without the names of the lecture that
         the default fusion ranks first."""
-        allowed, asked = self.lectern.retriever().scope(query) or (None, query)  # None: no filter set
+        scope = self.lectern.retriever().scope(query)
+        allowed, asked = (scope.videos, scope.query) if scope else (None, query)
         where = sorted(allowed) if allowed else None
         text, store = dense_query(asked), self.lectern.store
         vec = self.lectern.embedder.embed_query(text)

@@ -148,7 +148,7 @@ class Answerer:
     def refusal(self, question: str, retrieval: Retrieval, note: str = "") -> Answer:
         # No embedding here: the nearest moments of a refusal are pointers, not support for a claim.
         cites = _cited(retrieval.hits, retrieval.query or question, self.idf, None)
-        text = prompts.REFUSAL
+        text = prompts.refusal_named(retrieval.named) if retrieval.named else prompts.REFUSAL
         if cites:
             text += " " + prompts.REFUSAL_NEAREST + " " + " ".join(f"[{c.n}]" for c in cites)
         return Answer(question, "refused", text, cites, error=note)

@@ -119,6 +119,10 @@ class KeywordIndex:
         return {t: int(counts[i]) for t, i in self._vocab.items() if i < len(counts)}
 
     @cached_property
+    def titles(self) -> dict[str, str]:
+        return {c.video_id: c.title for c in self.chunks}
+
+    @cached_property
     def names(self) -> dict[str, str]:
         """Each video's title and speaker (channel), by video id: what a question may call a lecture."""
         return {c.video_id: f"{c.title} {c.channel}" for c in self.chunks}

@@ -74,6 +74,18 @@ def condense_user(question: str, history: Sequence[str]) -> str:
 EXTRACTIVE_INTRO = "No language model is configured, so here is what the lectures say, quoted:"
 REFUSAL = "The indexed lectures do not seem to cover this."
 REFUSAL_NEAREST = "The nearest moments I found:"
+
+
+def refusal_named(titles: Sequence[str]) -> str:
+    """The refusal when the question named lectures and only they were searched: another may cover it."""
+    shown = ", ".join(f"“{t}”" for t in titles[:3])
+    if len(titles) > 3:
+        shown += f" and {len(titles) - 3} more"
+    lectures = "lecture the question names" if len(titles) == 1 else "lectures the question names"
+    verb = "does" if len(titles) == 1 else "do"
+    return f"The {lectures}, {shown}, {verb} not seem to cover this; ask without naming one to search all."
+
+
 INTERRUPTED = "The answer was cut off before it finished"
 # A model that cites nothing has not answered from the excerpts (rule 2 asks for a number on every fact):
 # seen with a 1.5B model asked about dilated convolutions, which no lecture covers.

@@ -23,6 +23,14 @@ class Retrieval:
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
     coverage: float = 0.0  # share of the query's idf-weighted words found in the top hit
     relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
+    named: list[str] = field(default_factory=list)  # the lectures the question named, searched alone: titles
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    videos: set[str] | None  # the videos to search; None: all
+    query: str  # the query without the names of the lectures that chose them (dense search, coverage)
+    named: list[str] = field(default_factory=list)  # titles, when the question's lecture names chose them
 
 
 def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
@@ -174,10 +182,10 @@ class Retriever:
 
     def scope(
         self, query: str, video_ids: Sequence[str] | None = None, title: str | None = None
-    ) -> tuple[set[str] | None, str] | None:
-        """The videos to search (None: all) and the query without the names of the lectures that chose
-        them; None when the filters leave no video. A filter the user set wins over the lectures the
-        question names, and BM25 keeps the whole query: the names match all of a lecture's chunks alike."""
+    ) -> Scope | None:
+        """Which videos to search and with what query; None when the filters leave no video. A filter the
+        user set wins over the lectures the question names, and BM25 keeps the whole query: the names
+        match all of a lecture's chunks alike."""
         allowed = set(video_ids) if video_ids else None
         if title:
             by_title = self.videos_matching(title)
@@ -185,7 +193,10 @@ class Retriever:
             if not allowed:
                 return None
         named = named_lectures(query, self.keyword.names) if allowed is None else None
-        return (named.videos, named.without_names(query)) if named else (allowed, query)
+        if named is None:
+            return Scope(allowed, query)
+        titles = sorted({self.keyword.titles[v] or v for v in named.videos})
+        return Scope(named.videos, named.without_names(query), titles)
 
     def _fused(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[Hit]:
         """Both lists fused by reciprocal rank, best first, before overlapping windows are merged."""
@@ -216,7 +227,7 @@ class Retriever:
         scope = self.scope(query, video_ids, title)
         if scope is None:
             return Retrieval([], 0.0, query=query)
-        allowed, asked = scope
+        allowed, asked = scope.videos, scope.query
         n, where = self.settings.candidates, sorted(allowed) if allowed else None
         text = dense_query(asked)
         dense = self.store.query(self.embedder.embed_query(text), n, where)
@@ -234,4 +245,4 @@ class Retriever:
         best = max((s for _, s in dense), default=0.0)
         cov = coverage(asked, hits[0].chunk, self.keyword.idf) if hits else 0.0
         relevance = best + self.settings.coverage_weight * cov
-        return Retrieval(hits, best, dense, keyword, query, cov, relevance)
+        return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named)

@@ -444,6 +444,21 @@ def test_off_topic_question_is_refused_with_the_nearest_moments(sample_store, em
     assert all(c.url.startswith("https://www.youtube.com/watch?v=") for c in answer.citations)
 
 
+def test_a_refusal_says_when_only_the_named_lecture_was_searched(sample_store, embedder) -> None:
+    # Naming a lecture limits the search to it, so a refusal must not read as if no lecture covered it.
+    lectern = offline_lectern(sample_store, embedder)
+    named = lectern.ask("In the transfer learning talk, how do I bake sourdough bread?")
+    title = "Towards Understanding Transfer Learning with Applications to Medical Imaging"
+    assert named.mode == "refused"
+    assert named.answer.startswith(prompts.refusal_named([title]))
+    assert f"The lecture the question names, “{title}”, does not" in named.answer
+    assert {c.video_id for c in named.citations} == {"o3y1w6-Xhjg"}
+    plain = lectern.ask("how do I bake sourdough bread?")
+    assert plain.mode == "refused" and plain.answer.startswith(prompts.REFUSAL)
+    many = prompts.refusal_named(["A", "B", "C", "D", "E"])  # "the intro lecture" can match six
+    assert "lectures the question names, “A”, “B”, “C” and 2 more, do not" in many and "“D”" not in many
+
+
 def test_near_topic_question_the_lectures_do_not_answer_is_refused(sample_store, embedder) -> None:
     # Dense similarity alone (0.37, over the old 0.35 bar) would answer it from the intro lecture's
     # "learning rate" passages; "Adam" appears nowhere, and the coverage term pulls relevance below the bar.

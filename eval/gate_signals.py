@@ -37,8 +37,7 @@ from second_model import cached_e5
 from variants import Bench
 
 from rag.evaluation import read_questions
-from rag.keyword import ASKING, joined_terms, surface_terms
-from rag.retrieval import dense_query
+from rag.retrieval import coverage_words, dense_query
 
 EVAL = Path(__file__).resolve().parent
 ALL = {**SETS, "ho4": "heldout4.jsonl", "ho5": "heldout5.jsonl"}
@@ -65,14 +64,14 @@ def collect(bench: Bench, e5: tuple[np.ndarray, Any] | None, zipf: Zipf | None) 
         for q in read_questions(EVAL / f):
             got = lectern.search(q.question, k=5, history=q.history)
             query = got.query or q.question
+            scope = lectern.retriever().scope(query)
+            asked = scope.query if scope else query  # what the gate's coverage reads: lecture names left out
             top = got.hits[0].chunk if got.hits else None
-            text = f"{top.title} {top.text}" if top else ""
-            found = surface_terms(text).keys() | joined_terms(text)
-            wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
-            words = [(kw.idf(s), zipf(w, "en") if zipf else 0.0, w in found) for w, s in wanted.items()]
-            sims = np.sort(vectors @ lectern.embedder.embed_query(dense_query(query)))[::-1]
+            held = coverage_words(asked, top) if top else {}
+            words = [(kw.idf(s), zipf(w, "en") if zipf else 0.0, found) for w, (s, found) in held.items()]
+            sims = np.sort(vectors @ lectern.embedder.embed_query(dense_query(asked)))[::-1]
             wig = float(sims[:5].mean() - sims.mean())
-            e5_sim = float((e5[0] @ e5[1].query(query)).max()) if e5 else 0.0
+            e5_sim = float((e5[0] @ e5[1].query(asked)).max()) if e5 else 0.0
             row = Row(name, q.video_id is not None, got.best_similarity, got.relevance, words, wig, e5_sim)
             rows.append(row)
     return rows

@@ -120,6 +120,7 @@ class KeywordIndex:
 
     @cached_property
     def titles(self) -> dict[str, str]:
+        """Each video's title, by video id (every chunk of a video carries the same one)."""
         return {c.video_id: c.title for c in self.chunks}
 
     @cached_property

@@ -92,7 +92,7 @@ class Named:
     videos: set[str]  # the lectures the question names
     spans: list[tuple[int, int]]  # where in the question they are named
 
-    def without_names(self, question: str) -> str:
+    def strip(self, question: str) -> str:
         """The question without the words that name a lecture ("the deep RL lecture" -> "the lecture"):
         once the search is limited to it, they say nothing about where in it the answer is."""
         for start, end in sorted(self.spans, reverse=True):

@@ -144,16 +144,13 @@ class Lectern:
 
     def videos(self) -> list[tuple[str, str]]:
         """(video id, title) of every indexed lecture, by title."""
-        seen: dict[str, str] = {}
-        for c in self.keyword().chunks:
-            seen.setdefault(c.video_id, c.title)
-        return sorted(seen.items(), key=lambda kv: (kv[1].casefold() or "~", kv[0]))
+        return sorted(self.keyword().titles.items(), key=lambda kv: (kv[1].casefold() or "~", kv[0]))
 
     def stats(self) -> dict[str, object]:
         kw = self.keyword()
         return {
             "collection": self.settings.collection,
-            "videos": len({c.video_id for c in kw.chunks}),
+            "videos": len(kw.titles),
             "chunks": self.store.count(),
             "embed_model": self.embedder.name,
             "store": self.settings.store_location,

@@ -56,13 +56,20 @@ def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
     "DeepTraffic"): speech recognition splits compounds. A question with no content words has nothing
     to miss.
     """
-    wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
-    if not wanted:
+    words = coverage_words(query, chunk)
+    if not words:
         return 1.0
-    weights = {w: idf(s) for w, s in wanted.items()}
+    weights = {w: idf(stem) for w, (stem, _) in words.items()}
+    return sum(weights[w] for w, (_, found) in words.items() if found) / (sum(weights.values()) or 1.0)
+
+
+def coverage_words(query: str, chunk: Chunk) -> dict[str, tuple[str, bool]]:
+    """The query's content words as written, each with its stem and whether the chunk holds it: what
+    `coverage` weighs."""
+    wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
     text = f"{chunk.title} {chunk.text}"
-    found = wanted.keys() & (surface_terms(text).keys() | joined_terms(text))
-    return sum(weights[w] for w in found) / (sum(weights.values()) or 1.0)
+    found = surface_terms(text).keys() | joined_terms(text)
+    return {w: (s, w in found) for w, s in wanted.items()}
 
 
 # "according to the RNN lecture", "In the deep RL lecture,", "at the start of the intro lecture": where
@@ -178,7 +185,7 @@ class Retriever:
 
     def videos_matching(self, title: str) -> set[str]:
         needle = title.casefold()
-        return {c.video_id for c in self.keyword.chunks if needle in f"{c.title} {c.channel}".casefold()}
+        return {vid for vid, name in self.keyword.names.items() if needle in name.casefold()}
 
     def scope(
         self, query: str, video_ids: Sequence[str] | None = None, title: str | None = None
@@ -196,7 +203,7 @@ class Retriever:
         if named is None:
             return Scope(allowed, query)
         titles = sorted({self.keyword.titles[v] or v for v in named.videos})
-        return Scope(named.videos, named.without_names(query), titles)
+        return Scope(named.videos, named.strip(query), titles)
 
     def _fused(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[Hit]:
         """Both lists fused by reciprocal rank, best first, before overlapping windows are merged."""

@@ -38,7 +38,7 @@ def test_a_named_lecture_is_found_and_its_name_left_out(question: str, videos: s
     named = named_lectures(question, NAMES)
     assert named is not None
     assert named.videos == videos
-    assert named.without_names(question) == left
+    assert named.strip(question) == left
 
 
 @pytest.mark.parametrize(

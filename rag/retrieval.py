@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ class Retrieval:
     dense: list[tuple[str, float]] = field(default_factory=list)
     keyword: list[tuple[str, float]] = field(default_factory=list)
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
-    coverage: float = 0.0  # share of the query's idf-weighted words found in the top hit
+    coverage: float = 0.0  # share of the query's idf-weighted words found: the best of the first hits
     relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
     named: list[str] = field(default_factory=list)  # the lectures the question named, searched alone: titles
 
@@ -45,7 +46,8 @@ def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, floa
 
 
 def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
-    """Share of the query's idf-weighted words that the chunk (title included) contains, as written.
+    """Share of the query's idf-weighted words that the chunk (title and speaker included) contains, as
+    written.
 
     Dense similarity alone cannot tell a near-topic question the lectures never answer ("how does Adam
     adapt the learning rate?") from a paraphrased one they do: both land in the same lecture at similar
@@ -65,9 +67,10 @@ def coverage(query: str, chunk: Chunk, idf: Callable[[str], float]) -> float:
 
 def coverage_words(query: str, chunk: Chunk) -> dict[str, tuple[str, bool]]:
     """The query's content words as written, each with its stem and whether the chunk holds it: what
-    `coverage` weighs."""
+    `coverage` weighs. The title and the speaker (channel) count as part of every chunk of their video:
+    "what did Lex Fridman say about ..." names the lecture, and recognition rarely writes the name."""
     wanted = {w: s for w, s in surface_terms(query).items() if s not in ASKING}
-    text = f"{chunk.title} {chunk.text}"
+    text = f"{chunk.title} {chunk.channel} {chunk.text}"
     found = surface_terms(text).keys() | joined_terms(text)
     return {w: (s, w in found) for w, s in wanted.items()}
 
@@ -221,7 +224,34 @@ class Retriever:
             if idx is None:  # stored after the keyword index was loaded; skip rather than guess
                 continue
             hits.append(Hit(self.keyword.chunks[idx], fused[cid], sims.get(cid, 0.0)))
-        return hits
+        return self._keyword_lead(hits, keyword)
+
+    def _keyword_lead(self, hits: list[Hit], keyword: list[tuple[str, float]]) -> list[Hit]:
+        """The BM25 top first when it scores `keyword_lead` times any other passage's BM25 score.
+
+        Reciprocal rank sees only ranks: a passage holding all of the question's rare words, far ahead of
+        every other on BM25, counts no more than a narrow BM25 win, and the dense list's first pick, often
+        where the lecture introduces the topic, outranks it. The runner-up is the best passage not
+        overlapping the top one: overlapping windows share the words, so their scores are close."""
+        lead = self.settings.keyword_lead
+        if not lead or len(keyword) < 2 or not hits or not self.settings.bm25_weight:
+            return hits
+        by_id = self.keyword.by_id
+        top_id, top_score = keyword[0]
+        if top_id not in by_id:
+            return hits
+        top = self.keyword.chunks[by_id[top_id]]
+        runner_up = next(
+            (s for c, s in keyword[1:] if c in by_id and not _overlaps(top, self.keyword.chunks[by_id[c]])),
+            0.0,
+        )
+        if top_score < lead * runner_up or runner_up <= 0 or hits[0].chunk.id == top_id:
+            return hits
+        promoted = next(h for h in hits if h.chunk.id == top_id)
+        # Just above the old first: merging keeps the better-scored of two hits that meet, and a tie
+        # would let the old first absorb or drop it.
+        promoted.score = math.nextafter(hits[0].score, math.inf)
+        return [promoted, *(h for h in hits if h is not promoted)]
 
     def retrieve(
         self,
@@ -250,6 +280,9 @@ class Retriever:
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         best = max((s for _, s in dense), default=0.0)
-        cov = coverage(asked, hits[0].chunk, self.keyword.idf) if hits else 0.0
+        # The best coverage of the first few hits: when retrieval ranks another part of the right lecture
+        # first, the passage holding the question's words is usually among the next two.
+        shown = hits[: self.settings.coverage_hits]
+        cov = max((coverage(asked, h.chunk, self.keyword.idf) for h in shown), default=0.0)
         relevance = best + self.settings.coverage_weight * cov
         return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named)

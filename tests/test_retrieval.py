@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -325,11 +326,73 @@ def test_bm25_searches_an_unknown_camel_case_word_as_its_parts() -> None:
     assert index.query_terms("What did DeepMind do with a network?") == ["deepmind", "network"]
 
 
-def test_relevance_is_similarity_plus_weighted_coverage(sample_store, embedder) -> None:
-    r = lectern(sample_store, embedder).search(PERCEPTRON)
-    s = lectern(sample_store, embedder).settings
+def test_coverage_counts_the_speaker_like_the_title() -> None:
+    # heldout2 k016 and the NVIDIA talk's questions name the lecturer, whom recognition rarely writes.
+    text = "I cite a blog post on policy gradients"
+    passage = Chunk("v:0", "abcdefghijk", "Deep RL", 0.0, 10.0, text, (0.0,), (0,))
+    spoken_by = dataclasses.replace(passage, channel="Lex Fridman (MIT)")
+    question = "Which blog post on policy gradients did Lex Fridman cite?"
+    assert coverage(question, passage, lambda t: 1.0) < coverage(question, spoken_by, lambda t: 1.0) == 1.0
+
+
+def test_relevance_is_similarity_plus_weighted_coverage_of_the_first_hits(sample_store, embedder) -> None:
+    lec = lectern(sample_store, embedder)
+    r, s = lec.search(PERCEPTRON), lec.settings
+    idf = lec.keyword().idf
     assert 0.0 < r.coverage <= 1.0
+    shown = r.hits[: s.coverage_hits]
+    assert len(shown) == 3
+    assert r.coverage == pytest.approx(max(coverage(PERCEPTRON, h.chunk, idf) for h in shown))
     assert r.relevance == pytest.approx(r.best_similarity + s.coverage_weight * r.coverage)
+    first = lectern(sample_store, embedder, coverage_hits=1).search(PERCEPTRON)
+    assert first.coverage == pytest.approx(coverage(PERCEPTRON, first.hits[0].chunk, idf))
+
+
+# -- the BM25 top's lead ------------------------------------------------------------------------------
+def _lead_retriever(chunks: list[Chunk], **overrides: Any) -> Any:
+    from rag.retrieval import Retriever
+
+    settings = rag.Settings(_env_file=None, openai_api_key=None, **overrides)
+    return Retriever(settings, None, None, KeywordIndex(chunks))  # type: ignore[arg-type]
+
+
+LEAD = [
+    make_chunk("aaaaaaaaaaa", [(0, 30, "we introduce the topic of the lecture")]),
+    make_chunk("aaaaaaaaaaa", [(120, 150, "the rare answer words again, in the window after")]),
+    make_chunk("aaaaaaaaaaa", [(100, 130, "an answer passage holding the question's rare words")]),
+    make_chunk("bbbbbbbbbbb", [(0, 30, "another talk")]),
+]
+
+
+def _ids(hits: list[Hit]) -> list[str]:
+    return [h.chunk.id for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "first"),
+    [
+        # 9 against the best passage that does not overlap it (5), not its neighbour window: it leads
+        ([(2, 9.0), (1, 8.9), (3, 5.0)], 2),
+        # 9 against 7: a narrow BM25 win leaves the fused order as it is
+        ([(2, 9.0), (3, 7.0)], 0),
+        # already first: nothing to do
+        ([(0, 9.0), (3, 1.0)], 0),
+    ],
+)
+def test_a_far_ahead_bm25_top_goes_first(keyword: list[tuple[int, float]], first: int) -> None:
+    retriever = _lead_retriever(LEAD)
+    fused = [Hit(LEAD[i], 1.0 / (n + 1), 0.5) for n, i in enumerate([0, 3, 2, 1])]
+    out = retriever._keyword_lead(list(fused), [(LEAD[i].id, s) for i, s in keyword])
+    assert out[0].chunk.id == LEAD[first].id
+    assert sorted(_ids(out)) == sorted(_ids(fused))  # reordered, nothing lost or added
+    assert out[0].score >= fused[0].score and out[0].score == pytest.approx(fused[0].score)
+
+
+def test_the_bm25_lead_can_be_switched_off() -> None:
+    fused = [Hit(LEAD[i], 1.0 / (n + 1), 0.5) for n, i in enumerate([0, 3, 2])]
+    keyword = [(LEAD[2].id, 9.0), (LEAD[3].id, 1.0)]
+    assert _ids(_lead_retriever(LEAD, keyword_lead=0)._keyword_lead(fused, keyword)) == _ids(fused)
+    assert _ids(_lead_retriever(LEAD, bm25_weight=0)._keyword_lead(fused, keyword)) == _ids(fused)
 
 
 # -- fusion and weights ----------------------------------------------------------------------------

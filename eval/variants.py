@@ -6,8 +6,10 @@ Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the two 
 (eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in the README's "Tried and dropped" order;
 with --all-sets, on all six sets and pooled over them (253 answerable questions).
 Every variant re-ranks the same two candidate lists (dense and BM25, 100 each, fetched once per question),
-then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs. Needs
-the eval store built by eval/suite.sh.
+then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs.
+"default" is Lectern's fusion before the BM25 lead (RAG_KEYWORD_LEAD, 1.5 since aedd40a), which the
+"keyword lead" variants add. "All six sets" are the tuning set and held-out 1 to 5, which chose the lead;
+held-out 6 judged it. Needs the eval store built by eval/suite.sh.
 """
 
 from __future__ import annotations
@@ -362,6 +364,22 @@ def supported_by_overlaps(bench: Bench, gamma: float, n: int = 30) -> Fuse:
     return fuse
 
 
+def keyword_lead(bench: Bench, lead: float, distinct: bool = True) -> Fuse:
+    """Lectern's RAG_KEYWORD_LEAD: the BM25 top first when its score is `lead` times the runner-up's, the
+    best passage not overlapping it (`distinct`) or simply the second."""
+    fuse_default = default()
+
+    def fuse(x: Lists) -> list[str]:
+        ids, kw = fuse_default(x), x[3]
+        top = kw[0][0] if kw else ""
+        rest = [s for c, s in kw[1:] if not (distinct and overlapping(bench, c, top))]
+        if rest and kw[0][1] >= lead * rest[0] > 0:
+            return [top, *(c for c in ids if c != top)]
+        return ids
+
+    return fuse
+
+
 def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     states: dict[str, np.ndarray] = {}
 
@@ -405,6 +423,9 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     out["moments deduplicated per list"] = partial(deduplicated, bench)
     for g in (0.25, 0.5, 1.0):
         out[f"overlap support gamma={g}"] = partial(supported_by_overlaps, bench, g)
+    for lead in (1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0):
+        out[f"keyword lead {lead:g}"] = partial(keyword_lead, bench, lead)
+        out[f"keyword lead {lead:g} over the second"] = partial(keyword_lead, bench, lead, False)
     return out
 
 

@@ -245,9 +245,9 @@ class Retriever:
             (s for c, s in keyword[1:] if c in by_id and not _overlaps(top, self.keyword.chunks[by_id[c]])),
             0.0,
         )
-        if top_score < lead * runner_up or runner_up <= 0 or hits[0].chunk.id == top_id:
+        promoted = next((h for h in hits if h.chunk.id == top_id), None)
+        if promoted is None or top_score < lead * runner_up or runner_up <= 0 or hits[0] is promoted:
             return hits
-        promoted = next(h for h in hits if h.chunk.id == top_id)
         # Just above the old first: merging keeps the better-scored of two hits that meet, and a tie
         # would let the old first absorb or drop it.
         promoted.score = math.nextafter(hits[0].score, math.inf)

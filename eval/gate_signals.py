@@ -63,9 +63,7 @@ def collect(bench: Bench, e5: tuple[np.ndarray, Any] | None, zipf: Zipf | None) 
     for name, f in ALL.items():
         for q in read_questions(EVAL / f):
             got = lectern.search(q.question, k=5, history=q.history)
-            query = got.query or q.question
-            scope = lectern.retriever().scope(query)
-            asked = scope.query if scope else query  # what the gate's coverage reads: lecture names left out
+            asked = got.asked  # what the gate's coverage reads: lecture names left out
             top = got.hits[0].chunk if got.hits else None
             held = coverage_words(asked, top) if top else {}
             words = [(kw.idf(s), zipf(w, "en") if zipf else 0.0, found) for w, (s, found) in held.items()]

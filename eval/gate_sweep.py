@@ -1,7 +1,7 @@
 """How the refusal gate's coverage term was chosen (aedd40a): over how many hits, whether the speaker
 counts like the title, and with what weight, on the six question sets that had been read by then.
 
-    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/gate_sweep.py
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/gate_sweep.py     (the store eval/suite.sh builds)
 
 The gate reads similarity + weight x coverage, coverage being the share of the question's idf-weighted
 words a hit holds (rag.retrieval.coverage). For each variant the line shows:
@@ -33,9 +33,7 @@ def collect(lectern: Lectern) -> list[Row]:
     for name in SETS:
         for q in read_questions(EVAL / f"{name}.jsonl"):
             got = lectern.search(q.question, k=5, history=q.history)
-            scope = lectern.retriever().scope(got.query or q.question)
-            asked = scope.query if scope else got.query or q.question
-            covs = {}
+            asked, covs = got.asked, {}
             for speaker in (False, True):
                 chunks = [h.chunk if speaker else dataclasses.replace(h.chunk, channel="") for h in got.hits]
                 each = [coverage(asked, c, idf) for c in chunks]

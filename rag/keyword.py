@@ -48,9 +48,14 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def plain_words(text: str) -> list[str]:
+    """The lower-cased words and numbers of `text`, punctuation dropped: what every word list here reads."""
+    return _WORD.findall(text.lower())
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stop words out, Snowball-stemmed: 'Training networks' -> ['train', 'network']."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
+    words = [w for w in plain_words(text) if w not in _stopwords()]
     return list(_stemmer().stemWords(words))
 
 
@@ -69,7 +74,7 @@ def surface_terms(text: str) -> dict[str, str]:
     Stemming suits ranking but merges the distinct technical terms a question names ("transformer" and
     "transformations", "positional" and "position"): the refusal gate matches written words instead.
     """
-    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
+    words = [w for w in plain_words(text) if w not in _stopwords()]
     stems = _stemmer().stemWords(words)
     return {singular(w): s for w, s in zip(words, stems, strict=True)}
 
@@ -90,7 +95,7 @@ def joined_terms(text: str) -> set[str]:
     Speech recognition splits compounds and names that a question writes whole ("DeepTraffic",
     "autoencoder", "backprop"), so a passage that says them looks as if it lacked them.
     """
-    words = _WORD.findall(text.lower())
+    words = plain_words(text)
     return {singular(a + b) for a, b in pairwise(words)}
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .keyword import singular
+from .keyword import plain_words, singular
 
 _TOKEN = re.compile(r"[\w'’&-]+")
 _DETERMINER = frozenset({"the", "his", "her", "their"})
@@ -25,7 +25,6 @@ _POSSESSIVE = re.compile(r"([A-Z][\w-]*)['’]s$")  # "Hassabis's", "Fridman’s
 _POSSESSIVE_END = re.compile(r"['’]s\b")
 _NOUN = re.compile(r"(?:lecture|talk)s?(?:['’]s)?$", re.IGNORECASE)  # "lecture", "talk's"
 _VERB_NEXT = frozenset({"about", "to", "with", "through", "over"})
-_WORD = re.compile(r"[a-z0-9]+")
 # Words that say nothing about which lecture: left in, they would make a name match none.
 _GENERIC = frozenset({"a", "an", "and", "of", "on", "to", "in", "about", "first", "last", "same", "whole"})
 
@@ -53,7 +52,7 @@ def _names_in(question: str) -> list[tuple[int, int]]:
 
 
 def _words(text: str) -> list[str]:
-    return [singular(w) for w in _WORD.findall(text.lower())]
+    return [singular(w) for w in plain_words(text)]
 
 
 class _Index:

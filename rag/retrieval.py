@@ -25,6 +25,7 @@ class Retrieval:
     coverage: float = 0.0  # share of the query's idf-weighted words found: the best of the first hits
     relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
     named: list[str] = field(default_factory=list)  # the lectures the question named, searched alone: titles
+    asked: str = ""  # what the gate's coverage reads: `query` without the names of the lectures it named
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,7 @@ class Retriever:
         k = k or self.settings.k
         scope = self.scope(query, video_ids, title)
         if scope is None:
-            return Retrieval([], 0.0, query=query)
+            return Retrieval([], 0.0, query=query, asked=query)
         allowed, asked = scope.videos, scope.query
         n, where = self.settings.candidates, sorted(allowed) if allowed else None
         text = dense_query(asked)
@@ -285,4 +286,4 @@ class Retriever:
         shown = hits[: self.settings.coverage_hits]
         cov = max((coverage(asked, h.chunk, self.keyword.idf) for h in shown), default=0.0)
         relevance = best + self.settings.coverage_weight * cov
-        return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named)
+        return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named, asked)

@@ -152,8 +152,11 @@ def test_a_question_that_names_a_lecture_is_searched_in_it(sample_store, embedde
     # come from that talk (or nowhere). A filter the user set wins over the name.
     lec = lectern(sample_store, embedder)
     named = "In the transfer learning talk, what is a perceptron?"
-    assert {h.video_id for h in lec.search(named).hits} == {TRANSFER}
-    assert {h.video_id for h in lec.search(named, video_ids=[MIT]).hits} == {MIT}
+    found = lec.search(named)
+    assert {h.video_id for h in found.hits} == {TRANSFER}
+    assert found.query == named and found.asked == "In the talk, what is a perceptron?"  # what coverage read
+    by_user = lec.search(named, video_ids=[MIT])
+    assert {h.video_id for h in by_user.hits} == {MIT} and by_user.asked == named
     assert lec.search("In the Friday lecture, what is a perceptron?").hits[0].video_id == MIT  # no such name
 
 

@@ -63,7 +63,7 @@ class Bench:
         names, if any, and with its second pass: the dense query without the names of the lecture that
         the default fusion ranks first."""
         scope = self.lectern.retriever().scope(query)
-        allowed, asked = (scope.videos, scope.query) if scope else (None, query)
+        allowed, asked = (scope.videos, scope.embed or scope.query) if scope else (None, query)
         where = sorted(allowed) if allowed else None
         text, store = dense_query(asked), self.lectern.store
         vec = self.lectern.embedder.embed_query(text)

@@ -134,6 +134,11 @@ class KeywordIndex:
         return {c.video_id: f"{c.title} {c.channel}" for c in self.chunks}
 
     @cached_property
+    def speakers(self) -> dict[str, str]:
+        """Each video's speaker (the ingested channel, "" when unknown), by video id."""
+        return {c.video_id: c.channel for c in self.chunks}
+
+    @cached_property
     def typical_chars(self) -> int:
         """Median text length of a stored chunk: the scale retrieval caps merged windows at."""
         return int(np.median([len(c.text) for c in self.chunks])) if self.chunks else 0

@@ -1,4 +1,5 @@
-"""Which lectures a question names: "the RNN lecture", "the intro lecture's", "Hassabis's talk".
+"""Which lectures a question names: "the RNN lecture", "the intro lecture's", "Hassabis's talk", or
+"according to Lex Fridman".
 
 A student who watched the lectures often says which one they mean, and then expects the answer from it.
 Searched as words, the lecture's name does little against the question's topic words, which another talk
@@ -6,7 +7,8 @@ of the same series may say as often; embedded, it pulls towards wherever a lectu
 So a question that names lectures is searched in them only. A name counts only when every one of its
 words matches the lecture's title or speaker: as written, as the start of a title word ("intro" for
 "Introduction"), or as an acronym of neighbouring title words ("RL" for "Reinforcement Learning"). A name
-that matches nothing, or every lecture, changes nothing.
+that matches nothing, or every lecture, changes nothing. A question that names no lecture but names a
+speaker ("according to Lex Fridman", "Hassabis says") is searched in that speaker's talks.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class Named:
         once the search is limited to it, they say nothing about where in it the answer is."""
         for start, end in sorted(self.spans, reverse=True):
             question = question[:start] + question[end:]
-        return re.sub(r"\s{2,}", " ", question).strip()
+        return re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"\s{2,}", " ", question)).strip(" ,")
 
 
 def named_lectures(question: str, names: Mapping[str, str]) -> Named | None:
@@ -115,3 +117,57 @@ def named_lectures(question: str, names: Mapping[str, str]) -> Named | None:
             found |= matching
             spans.append((start, end))
     return Named(found, spans) if found and len(found) < len(names) else None
+
+
+# A speaker is the run of two to four capitalised words that opens the ingested channel: "Lex Fridman (MIT),
+# ..." gives "Lex Fridman"; "Nobel laureates 2016 (...)" and a channel id give none.
+_PERSON = re.compile(r"\s*((?:[A-Z][\w'’-]+\s+){1,3}[A-Z][\w'’-]+)(?=[\s(,;]|$)")
+_CAPITALISED = re.compile(r"[A-Z][\w'’-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Speakers:
+    by_surname: dict[str, set[str]]  # "Fridman" -> the videos Lex Fridman speaks in
+    given: dict[str, set[str]]  # "Fridman" -> {"Lex"}: the words before it that belong to the name
+    unknown: set[str]  # videos with no channel: their speaker may be anyone
+
+
+@lru_cache(maxsize=4)  # as `_index`: the speakers of a store change only with ingestion
+def _speakers(speakers: tuple[tuple[str, str], ...]) -> _Speakers:
+    by_surname: dict[str, set[str]] = defaultdict(set)
+    given: dict[str, set[str]] = defaultdict(set)
+    for vid, channel in speakers:
+        person = _PERSON.match(channel)
+        if person:
+            *first, last = person.group(1).split()
+            by_surname[last].add(vid)
+            given[last].add(" ".join(first))
+    return _Speakers(by_surname, given, {vid for vid, channel in speakers if not channel.strip()})
+
+
+def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
+    """The talks whose speaker the question names, by surname, capitalised as names are: "according to
+    Lex Fridman", "Hassabis says". Only the speaker who opens a channel counts: an interviewer named
+    later in it ("interviewed by Lex Fridman") is not the one who answers. Videos whose speaker is
+    unknown stay searched, since the name may be theirs. None when no speaker is named, or every video
+    would stay."""
+    index = _speakers(tuple(speakers.items()))
+    found: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for word in _CAPITALISED.finditer(question):
+        vids = index.by_surname.get(_POSSESSIVE_END.sub("", word.group()))
+        if not vids:
+            continue
+        found |= vids
+        start = word.start()
+        for first in index.given[_POSSESSIVE_END.sub("", word.group())]:
+            if question[:start].endswith(first + " "):
+                start -= len(first) + 1
+                break
+        # "according to Lex Fridman" says who, not where: with the name gone, nothing is left to embed
+        lead = re.search(r",?\s*according to $", question[:start], re.IGNORECASE)
+        spans.append((lead.start() if lead else start, word.end()))
+    if not found:
+        return None
+    found |= index.unknown
+    return Named(found, spans) if len(found) < len(speakers) else None

@@ -11,7 +11,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .keyword import ASKING, KeywordIndex, joined_terms, surface_terms
 from .models import Chunk, Hit
-from .naming import named_lectures
+from .naming import named_lectures, named_speakers
 from .store import Store
 
 
@@ -31,8 +31,9 @@ class Retrieval:
 @dataclass(frozen=True, slots=True)
 class Scope:
     videos: set[str] | None  # the videos to search; None: all
-    query: str  # the query without the names of the lectures that chose them (dense search, coverage)
+    query: str  # what the gate's coverage reads: the query without the names of the lectures that chose them
     named: list[str] = field(default_factory=list)  # titles, when the question's lecture names chose them
+    embed: str = ""  # what the dense search embeds, when not `query`: without the speaker's name too
 
 
 def rrf(ranked: Sequence[tuple[Sequence[str], float]], k: int) -> dict[str, float]:
@@ -203,11 +204,20 @@ class Retriever:
             allowed = by_title if allowed is None else allowed & by_title
             if not allowed:
                 return None
-        named = named_lectures(query, self.keyword.names) if allowed is None else None
-        if named is None:
+        if allowed is not None:
             return Scope(allowed, query)
-        titles = sorted({self.keyword.titles[v] or v for v in named.videos})
-        return Scope(named.videos, named.strip(query), titles)
+        named = named_lectures(query, self.keyword.names)
+        if named is not None:
+            return Scope(named.videos, named.strip(query), self._titles(named.videos))
+        # A speaker's name stays in what coverage reads: every chunk of their talks holds it (the speaker
+        # counts as part of each), so leaving it out would only lower the coverage of their talks.
+        spoken = named_speakers(query, self.keyword.speakers)
+        if spoken is not None:
+            return Scope(spoken.videos, query, self._titles(spoken.videos), spoken.strip(query))
+        return Scope(None, query)
+
+    def _titles(self, videos: set[str]) -> list[str]:
+        return sorted({self.keyword.titles[v] or v for v in videos})
 
     def _fused(self, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[Hit]:
         """Both lists fused by reciprocal rank, best first, before overlapping windows are merged."""
@@ -267,7 +277,7 @@ class Retriever:
             return Retrieval([], 0.0, query=query, asked=query)
         allowed, asked = scope.videos, scope.query
         n, where = self.settings.candidates, sorted(allowed) if allowed else None
-        text = dense_query(asked)
+        text = dense_query(scope.embed or asked)
         dense = self.store.query(self.embedder.embed_query(text), n, where)
         keyword = self.keyword.search(query, n, allowed)
         hits = self._fused(dense, keyword)

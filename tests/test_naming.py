@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.naming import named_lectures
+from rag.naming import named_lectures, named_speakers
 
 NAMES = {
     "njKP3FqW3Sk": "MIT 6.S191 (2020): Introduction to Deep Learning",
@@ -55,3 +55,53 @@ def test_a_named_lecture_is_found_and_its_name_left_out(question: str, videos: s
 def test_no_lecture_named_changes_nothing(question: str) -> None:
     names = {k: v for k, v in NAMES.items() if "Deep Learning" in v}
     assert named_lectures(question, names) is None
+
+
+# -- speakers --------------------------------------------------------------------------------------
+SPEAKERS = {
+    "s5qqjyGiBdc": "Lex Fridman (MIT), Alexander Amini YouTube channel",
+    "azOmzumh0vQ": "Yoshua Bengio interviewed by Lex Fridman (MIT AI series)",
+    "0X-NdPtFKq0": "Demis Hassabis (DeepMind); RTS/IET public lecture",
+    "d-bvsJWmqlc": "Demis Hassabis (DeepMind); Royal Academy of Arts",
+    "ACl_pcHmp8E": "Nobel laureates 2016 (Oliver Hart, Bengt Holmstrom), host Zeinab Badawi; Nobel Minds",
+    "njKP3FqW3Sk": "",  # the sample's rows carry no channel: its speaker is unknown
+    "UCx": "UCfzlCWGWYyIQ0aLC5w48gBQ",  # a channel id names nobody
+}
+HASSABIS = {"0X-NdPtFKq0", "d-bvsJWmqlc", "njKP3FqW3Sk"}
+
+
+@pytest.mark.parametrize(
+    ("question", "videos", "left"),
+    [
+        # the speaker who opens a channel, not the interviewer named after them
+        ("What else can an agent have, according to Lex Fridman?", {"s5qqjyGiBdc", "njKP3FqW3Sk"},
+         "What else can an agent have?"),
+        ("Hassabis says teams study AI like brains. How?", HASSABIS, "says teams study AI like brains. How?"),
+        ("What is Hassabis's slide title about?", HASSABIS, "What is slide title about?"),
+        ("How did Demis Hassabis pay for his computer?", HASSABIS, "How did pay for his computer?"),
+        ("What did Fridman ask Bengio?", {"s5qqjyGiBdc", "azOmzumh0vQ", "njKP3FqW3Sk"}, "What did ask?"),
+    ],
+)  # fmt: skip
+def test_a_named_speaker_is_searched_in_their_talks(question: str, videos: set[str], left: str) -> None:
+    named = named_speakers(question, SPEAKERS)
+    assert named is not None
+    assert named.videos == videos
+    assert named.strip(question) == left
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a perceptron?",
+        "What did Oliver Hart say about contracts?",  # on a panel, not the speaker who opens the channel
+        "Why does the hassabis agent explore?",  # a name is written capitalised
+        "What did Zeinab Badawi ask?",  # the host, named last
+    ],
+)
+def test_no_speaker_named_changes_nothing(question: str) -> None:
+    assert named_speakers(question, SPEAKERS) is None
+
+
+def test_a_speaker_of_every_video_narrows_nothing() -> None:
+    both = {"a": "Demis Hassabis", "b": "Demis Hassabis (DeepMind)"}
+    assert named_speakers("What did Hassabis say?", both) is None

@@ -160,6 +160,31 @@ def test_a_question_that_names_a_lecture_is_searched_in_it(sample_store, embedde
     assert lec.search("In the Friday lecture, what is a perceptron?").hits[0].video_id == MIT  # no such name
 
 
+def test_a_question_that_names_a_speaker_is_searched_in_their_talks(make_lectern, tmp_path) -> None:
+    # Two talks on the same topic; the channel opens with the speaker. The second names Lex Fridman too,
+    # as its host: only the speaker who opens a channel counts.
+    talks = {
+        "LexTalk0001": ("Deep RL", "Lex Fridman (MIT), course channel"),
+        "IlyaTalk001": ("Meta-learning", "Ilya Sutskever (OpenAI), guest lecture in Lex Fridman's course"),
+    }
+    rows = [
+        {"video_id": vid, "title": title, "channel_id": channel, "start_second": 20 * i,
+         "end_second": 20 * i + 20,
+         "text": f"a policy gradient method pushes up the probability of good actions, part {i} of {title}"}
+        for vid, (title, channel) in talks.items() for i in range(6)
+    ]  # fmt: skip
+    source = tmp_path / "talks.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    lec = make_lectern()
+    lec.ingest([str(source)])
+    asked = "How does a policy gradient work, according to Lex Fridman?"
+    found = lec.search(asked)
+    assert {h.video_id for h in found.hits} == {"LexTalk0001"}
+    # the gate reads the name: every chunk of the talk holds it, as its speaker
+    assert found.named == ["Deep RL"] and found.asked == asked
+    assert {h.video_id for h in lec.search("How does a policy gradient work?").hits} == set(talks)
+
+
 def test_an_empty_result_is_refused(sample_store, embedder) -> None:
     answer = lectern(sample_store, embedder).ask(PERCEPTRON, video_ids=["NoSuchVid00"])
     assert answer.mode == "refused" and answer.citations == []

@@ -92,6 +92,7 @@ def _index(names: tuple[tuple[str, str], ...]) -> _Index:
 class Named:
     videos: set[str]  # the lectures the question names
     spans: list[tuple[int, int]]  # where in the question they are named
+    also: frozenset[str] = frozenset()  # searched too, though not named: talks whose speaker is unknown
 
     def strip(self, question: str) -> str:
         """The question without the words that name a lecture ("the deep RL lecture" -> "the lecture"):
@@ -155,19 +156,19 @@ def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
     found: set[str] = set()
     spans: list[tuple[int, int]] = []
     for word in _CAPITALISED.finditer(question):
-        vids = index.by_surname.get(_POSSESSIVE_END.sub("", word.group()))
+        surname = _POSSESSIVE_END.sub("", word.group())
+        vids = index.by_surname.get(surname)
         if not vids:
             continue
         found |= vids
         start = word.start()
-        for first in index.given[_POSSESSIVE_END.sub("", word.group())]:
+        for first in index.given[surname]:
             if question[:start].endswith(first + " "):
                 start -= len(first) + 1
                 break
         # "according to Lex Fridman" says who, not where: with the name gone, nothing is left to embed
         lead = re.search(r",?\s*according to $", question[:start], re.IGNORECASE)
         spans.append((lead.start() if lead else start, word.end()))
-    if not found:
+    if not found or len(found | index.unknown) == len(speakers):
         return None
-    found |= index.unknown
-    return Named(found, spans) if len(found) < len(speakers) else None
+    return Named(found, spans, frozenset(index.unknown - found))

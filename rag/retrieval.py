@@ -213,7 +213,8 @@ class Retriever:
         # counts as part of each), so leaving it out would only lower the coverage of their talks.
         spoken = named_speakers(query, self.keyword.speakers)
         if spoken is not None:
-            return Scope(spoken.videos, query, self._titles(spoken.videos), spoken.strip(query))
+            searched = spoken.videos | spoken.also
+            return Scope(searched, query, self._titles(spoken.videos), spoken.strip(query))
         return Scope(None, query)
 
     def _titles(self, videos: set[str]) -> list[str]:

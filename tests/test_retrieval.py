@@ -166,6 +166,7 @@ def test_a_question_that_names_a_speaker_is_searched_in_their_talks(make_lectern
     talks = {
         "LexTalk0001": ("Deep RL", "Lex Fridman (MIT), course channel"),
         "IlyaTalk001": ("Meta-learning", "Ilya Sutskever (OpenAI), guest lecture in Lex Fridman's course"),
+        "NoSpeaker01": ("Policy methods", ""),  # unknown speaker: searched, not named
     }
     rows = [
         {"video_id": vid, "title": title, "channel_id": channel, "start_second": 20 * i,
@@ -179,9 +180,13 @@ def test_a_question_that_names_a_speaker_is_searched_in_their_talks(make_lectern
     lec.ingest([str(source)])
     asked = "How does a policy gradient work, according to Lex Fridman?"
     found = lec.search(asked)
-    assert {h.video_id for h in found.hits} == {"LexTalk0001"}
+    assert {h.video_id for h in found.hits} == {"LexTalk0001", "NoSpeaker01"}
     # the gate reads the name: every chunk of the talk holds it, as its speaker
     assert found.named == ["Deep RL"] and found.asked == asked
+    strict = make_lectern(min_relevance=5.0)  # refuses everything: the refusal says what was searched
+    refusal = strict.ask(asked)
+    assert refusal.mode == "refused"
+    assert "“Deep RL”" in refusal.answer and "Policy methods" not in refusal.answer
     assert {h.video_id for h in lec.search("How does a policy gradient work?").hits} == set(talks)
 
 

@@ -18,7 +18,7 @@ import argparse
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -26,9 +26,10 @@ import bm25s
 import numpy as np
 
 from rag.config import load_settings
+from rag.embeddings import Embedder, LocalMiniLM
 from rag.evaluation import Question, is_hit, read_questions
 from rag.keyword import camel_split, camel_words, terms
-from rag.models import Hit
+from rag.models import Chunk, Hit
 from rag.pipeline import Lectern
 from rag.retrieval import dense_query, merge_neighbours, rrf, without_names
 
@@ -184,21 +185,22 @@ def char_ngrams(bench: Bench, n: int, across: bool, mode: str, weight: float = 1
     return fuse
 
 
-def token_states(bench: Bench) -> dict[str, np.ndarray]:
+def token_states(emb: Embedder, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
     """Each chunk's last hidden states, for late chunking (the same model run ingest does, kept per token)."""
-    emb = bench.lectern.embedder
+    if not isinstance(emb, LocalMiniLM):
+        raise SystemExit("token states need the bundled MiniLM: unset RAG_EMBED_MODEL")
     out: dict[str, np.ndarray] = {}
-    chunks = sorted(bench.kw.chunks, key=lambda c: len(c.text))
+    chunks = sorted(chunks, key=lambda c: len(c.text))
     for i in range(0, len(chunks), 32):
         batch = chunks[i : i + 32]
-        encs = emb.tokenizer.encode_batch([c.text for c in batch])  # type: ignore[attr-defined]
+        encs = emb.tokenizer.encode_batch([c.text for c in batch])
         width = max(len(e.ids) for e in encs)
         ids = np.zeros((len(encs), width), dtype=np.int64)
         mask = np.zeros_like(ids)
         for r, e in enumerate(encs):
             ids[r, : len(e.ids)], mask[r, : len(e.ids)] = e.ids, 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = emb.session.run(None, feeds)  # type: ignore[attr-defined]
+        (hidden,) = emb.session.run(None, feeds)
         for r, c in enumerate(batch):
             out[c.id] = hidden[r, : int(mask[r].sum())]
     return out
@@ -364,10 +366,11 @@ def supported_by_overlaps(bench: Bench, gamma: float, n: int = 30) -> Fuse:
     return fuse
 
 
-def keyword_lead(bench: Bench, lead: float, distinct: bool = True) -> Fuse:
-    """Lectern's RAG_KEYWORD_LEAD: the BM25 top first when its score is `lead` times the runner-up's, the
-    best passage not overlapping it (`distinct`) or simply the second."""
-    fuse_default = default()
+def keyword_lead(bench: Bench, lead: float, distinct: bool = True, base: Fuse | None = None) -> Fuse:
+    """Lectern's RAG_KEYWORD_LEAD after the `base` fusion (the default): the BM25 top first when its score
+    is `lead` times the runner-up's, the best passage not overlapping it (`distinct`) or simply the
+    second."""
+    fuse_default = base or default()
 
     def fuse(x: Lists) -> list[str]:
         ids, kw = fuse_default(x), x[3]
@@ -385,7 +388,7 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
 
     def late(width: int, mode: str) -> Fuse:
         if not states:
-            states.update(token_states(bench))
+            states.update(token_states(bench.lectern.embedder, bench.kw.chunks))
         return late_chunking(bench, states, width, mode)
 
     out: dict[str, Callable[[], Fuse]] = {"default (RRF k=5)": default}

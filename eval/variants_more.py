@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from variants import ALL_SETS, Bench, Fuse, Lists, _figures, default, fused, keyword_lead, overlapping
+from variants import ALL_SETS, Bench, Fuse, Lists, _figures, default, fused, keyword_lead
 
 from rag.evaluation import is_hit
 from rag.keyword import ASKING, terms
@@ -28,18 +28,6 @@ from rag.models import Hit
 from rag.retrieval import coverage
 
 SETS = {**ALL_SETS, "held-out 6": "heldout6.jsonl", "held-out 7": "heldout7.jsonl"}
-
-
-def with_lead(bench: Bench, fuse: Fuse, lead: float = 1.5) -> Fuse:
-    def led(x: Lists) -> list[str]:
-        ids, kw = fuse(x), x[3]
-        top = kw[0][0] if kw else ""
-        rest = [s for c, s in kw[1:] if not overlapping(bench, c, top)]
-        if rest and kw[0][1] >= lead * rest[0] > 0 and top in ids:
-            return [top, *(c for c in ids if c != top)]
-        return ids
-
-    return led
 
 
 def within_lecture(bench: Bench, bm25_weight: float, dense_weight: float = 1.0, n: int = 30) -> Fuse:
@@ -66,7 +54,8 @@ class MaxSim:
         from variants import token_states
 
         self.bench = bench
-        self.states = {c: _unit(h[1:-1]) for c, h in token_states(bench).items()}
+        states = token_states(bench.lectern.embedder, bench.kw.chunks)
+        self.states = {c: _unit(h[1:-1]) for c, h in states.items()}
         self.queries: dict[str, np.ndarray] = {}
 
     def query(self, text: str) -> np.ndarray:
@@ -88,7 +77,7 @@ class MaxSim:
             best = sorted(cands, key=lambda c: -float((q @ self.states[c].T).max(1).mean()))[:n]
             return fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0), (best, weight)])
 
-        return with_lead(self.bench, fuse)
+        return keyword_lead(self.bench, 1.5, base=fuse)
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -145,7 +134,8 @@ def learned_left_out(bench: Bench, c_reg: float = 0.1) -> str:
             cands, f = by_query[x[0]]
             return [cands[i] for i in np.argsort(-model.decision_function((f - mu) / sd))]
 
-        ranks = [bench.rank(with_lead(bench, fuse), held, q) for q in bench.sets[held] if q.video_id]
+        led = keyword_lead(bench, 1.5, base=fuse)
+        ranks = [bench.rank(led, held, q) for q in bench.sets[held] if q.video_id]
         ranks_all += ranks
         per_set.append(f"{held} {_figures(ranks)}")
     return "   ".join([f"pooled {_figures(ranks_all)}", *per_set])
@@ -154,18 +144,17 @@ def learned_left_out(bench: Bench, c_reg: float = 0.1) -> str:
 def maxsim_cost(bench: Bench, windows: int = 60) -> None:
     """What MaxSim would cost: the index's token states, and computing them for one query's candidates."""
     import time
-    from types import SimpleNamespace
 
     from variants import token_states
 
+    emb, chunks = bench.lectern.embedder, bench.kw.chunks
     began = time.perf_counter()
-    states = token_states(bench)
+    states = token_states(emb, chunks)
     pieces = sum(len(h) for h in states.values())
     print(f"{len(states)} windows, {pieces} word pieces: {pieces * 384 * 2 / 1e6:.0f} MB as float16 states")
     print(f"all of them computed in {time.perf_counter() - began:.1f} s")
-    few = SimpleNamespace(lectern=bench.lectern, kw=SimpleNamespace(chunks=bench.kw.chunks[:windows]))
     began = time.perf_counter()
-    token_states(few)  # type: ignore[arg-type]  # only .lectern and .kw.chunks are read
+    token_states(emb, chunks[:windows])
     print(f"{windows} windows, as for one query's candidates: {time.perf_counter() - began:.2f} s")
 
 

@@ -24,7 +24,7 @@ class Retrieval:
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
     coverage: float = 0.0  # share of the query's idf-weighted words found: the best of the first hits
     relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
-    named: list[str] = field(default_factory=list)  # the lectures the question named, searched alone: titles
+    named: list[str] = field(default_factory=list)  # titles of the lectures or speaker's talks it named
     asked: str = ""  # what the gate's coverage reads: `query` without the names of the lectures it named
 
 
@@ -32,7 +32,7 @@ class Retrieval:
 class Scope:
     videos: set[str] | None  # the videos to search; None: all
     query: str  # what the gate's coverage reads: the query without the names of the lectures that chose them
-    named: list[str] = field(default_factory=list)  # titles, when the question's lecture names chose them
+    named: list[str] = field(default_factory=list)  # titles of the lectures or speaker's talks it names
     embed: str = ""  # what the dense search embeds, when not `query`: without the speaker's name too
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every figure of the README's "Retrieval quality" table, in one log: Lectern hybrid, dense-only and
-# BM25-only on the tuning set and the eight held-out sets, tuning and first held-out pooled, the first three
-# to eight held-out sets pooled, plus the per-segment baseline.
+# BM25-only on the tuning set and every held-out set, tuning and first held-out pooled, the first three to
+# all held-out sets pooled, plus the per-segment baseline.
 #
 #   bash eval/suite.sh [SHARED_DATA_DIR]     (default ../shared/data; writes bench/out/eval-suite.log)
 #
@@ -21,9 +21,11 @@ done
 mkdir -p bench/out
 # Re-ingesting an unchanged store is a no-op (nothing is embedded again), so this is cheap after the first run.
 RAG_STORE_DIR="$store" $py ingest.py "${sources[@]}" --json >&2
+# The held-out sets in the order they were written: heldout.jsonl, heldout2.jsonl, ... heldout10.jsonl.
+mapfile -t heldout < <(ls eval/heldout*.jsonl | sort -V)
 {
     echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) store=$store"
-    for set in eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl eval/heldout8.jsonl; do
+    for set in eval/questions.jsonl "${heldout[@]}"; do
         for mode in hybrid dense bm25; do
             echo "== $set $mode"
             RAG_STORE_DIR="$store" $py -m rag eval "$set" --retrieval "$mode" --json
@@ -33,20 +35,9 @@ RAG_STORE_DIR="$store" $py ingest.py "${sources[@]}" --json >&2
     done
     echo "== eval/questions.jsonl eval/heldout.jsonl hybrid"
     RAG_STORE_DIR="$store" $py -m rag eval eval/questions.jsonl eval/heldout.jsonl --json
-    echo "== eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl --json
-    echo "== eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl --json
-    echo "== the five held-out sets hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl \
-        eval/heldout5.jsonl --json
-    echo "== the six held-out sets hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl \
-        eval/heldout5.jsonl eval/heldout6.jsonl --json
-    echo "== the seven held-out sets hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl \
-        eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl --json
-    echo "== the eight held-out sets hybrid"
-    RAG_STORE_DIR="$store" $py -m rag eval eval/heldout.jsonl eval/heldout2.jsonl eval/heldout3.jsonl eval/heldout4.jsonl \
-        eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl eval/heldout8.jsonl --json
+    # Pools of the first n held-out sets, n = 3 up to all of them: each new set was judged with the ones before it.
+    for ((n = 3; n <= ${#heldout[@]}; n++)); do
+        echo "== ${heldout[*]:0:n} hybrid"
+        RAG_STORE_DIR="$store" $py -m rag eval "${heldout[@]:0:n}" --json
+    done
 } | tee "$log"

@@ -20,7 +20,7 @@ the line shows how many unanswerable questions each set refuses at it, and how m
 ("fr"); Lectern's own line uses that threshold too (0.814 against its configured 0.81, so held-out 3
 shows 5 false refusals, not 4). "pooled" is the best refusal share at <= 5% false refusals over all 344
 questions (91 unanswerable), the threshold chosen on them: an upper bound, not a blind figure. Results
-are in README.md (Retrieval quality, tried and dropped).
+are in eval/EXPERIMENTS.md (tried and dropped).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ The vectors come from eval/mpnet_embed.py, the e5 chunk vectors from eval/second
 candidates of a question are the union of Lectern's two lists (MiniLM dense and BM25, 30 each); a candidate
 is labelled right when its window overlaps the answer span widened by 30 s, as `rag eval` counts a hit. The
 fitted score orders the candidates, overlapping windows are merged as retrieval does, and hit@1 / MRR /
-hit@5 are printed for each feature set and regularisation. Results are in README.md (tried and dropped).
+hit@5 are printed for each feature set and regularisation. Results are in eval/EXPERIMENTS.md (tried and
+dropped).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """How many questions of each set name a lecture or a speaker, and whether the search they lead to holds
-the right video (rag/naming.py; README, Retrieval quality).
+the right video (rag/naming.py; eval/EXPERIMENTS.md).
 
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/named.py [SET ...]   (default: every eval/*.jsonl)
 

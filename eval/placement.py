@@ -9,7 +9,7 @@ window that retrieval ranked first, before overlapping windows were merged into 
 how often it opens within 10 s of the answer span. "best possible" is the segment of the whole merged hit
 closest to the span. Variants score windows of W characters starting at each segment (W = 0: the segment
 alone) by word overlap, by embedding (among the 8 best by overlap, or among all), or by both. Results are in
-README.md (Retrieval quality).
+eval/EXPERIMENTS.md.
 """
 
 from __future__ import annotations

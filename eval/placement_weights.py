@@ -1,5 +1,5 @@
 """Where a citation opens, under other word weights: Lectern's placement against two ideas that the third
-held-out set's early citations suggested. Neither was adopted (README, Retrieval quality).
+held-out set's early citations suggested. Neither was adopted (eval/EXPERIMENTS.md).
 
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/placement_weights.py
 

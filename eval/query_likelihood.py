@@ -11,7 +11,7 @@ The second step (2,290 s for the 111 answerable questions on 2 cores, other jobs
 MRR on both sets for the top 3, 5 or 10 hits re-ranked by the model alone, or by their fused rank plus
 lambda x the standardised log-likelihood. The dense lists come from Chroma's approximate search, which
 varies a little between processes: three runs of the first step differed in hits 5 to 10 of up to three
-questions. Results are in README.md (Retrieval quality, tried and dropped).
+questions. Results are in eval/EXPERIMENTS.md (tried and dropped).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ all-mpnet-base-v2 instead of e5 (output in bench/out/second-model-mpnet.log).
 Embeds every chunk of the eval store with e5 ("passage: " prefix; ~6 min for 1,915 chunks on 2 cores,
 cached in --cache), each question with the "query: " prefix, and prints hit@1 / MRR / hit@5 on both sets
 for e5 alone and for RRF over MiniLM dense, BM25 and e5 lists (30 candidates each), next to the default.
-Results are in README.md (Retrieval quality, tried and dropped).
+Results are in eval/EXPERIMENTS.md (tried and dropped).
 """
 
 from __future__ import annotations

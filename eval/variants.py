@@ -3,8 +3,8 @@
     RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants.py [--only NAME ...]
 
 Prints hit@1 / MRR / hit@5 on the tuning set (eval/questions.jsonl) and the two held-out sets
-(eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in the README's "Tried and dropped" order;
-with --all-sets, on all six sets and pooled over them (253 answerable questions).
+(eval/heldout.jsonl, eval/heldout2.jsonl) for each variant, in eval/EXPERIMENTS.md's "Tried and dropped"
+order; with --all-sets, on all six sets and pooled over them (253 answerable questions).
 Every variant re-ranks the same two candidate lists (dense and BM25, 100 each, fetched once per question),
 then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs.
 "default" is Lectern's fusion before the BM25 lead (RAG_KEYWORD_LEAD, 1.5 since aedd40a), which the

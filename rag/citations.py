@@ -61,7 +61,7 @@ def locate_all(chunks: Sequence[Chunk], text: str, idf: IdfFn, embed: EmbedFn | 
     most similar to `text` wins, all chunks' shortlists embedded in one model call. On both question sets
     that put the citation within 10 s of the answer for 57 of 89 correct top hits, against 52 by word
     overlap alone; embedding every segment gained 2 more but made an extractive answer ~2.5x slower
-    (README, Retrieval quality).
+    (eval/EXPERIMENTS.md).
     """
     segs = [c.segments() for c in chunks]
     picks = [_shortlist(s, text, idf) for s in segs]

@@ -146,6 +146,20 @@ def _speakers(speakers: tuple[tuple[str, str], ...]) -> _Speakers:
     return _Speakers(by_surname, given, {vid for vid, channel in speakers if not channel.strip()})
 
 
+_TITLE = frozenset({"Professor", "Prof", "Doctor", "Dr", "Mr", "Mrs", "Ms", "Sir", "Dame"})
+_NAME_BEFORE = re.compile(r"([A-Z][\w'’-]*) $")
+
+
+def _someone_else(before: str, given: set[str]) -> bool:
+    """Whether the name just before a surname is another given name: "Benjamin Bloom" is not Paul Bloom,
+    and searching Paul Bloom's talks only would leave out wherever the answer is. A question's first word
+    ("Does Hassabis ...") and a title ("Professor Kagan") are not given names."""
+    name = _NAME_BEFORE.search(before)
+    if not name or name.start() == 0 or name.group(1) in _TITLE or name.group(1).isupper():
+        return False
+    return not _POSSESSIVE_END.search(name.group(1)) and name.group(1) not in {g.split()[-1] for g in given}
+
+
 def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
     """The talks whose speaker the question names, by surname, capitalised as names are: "according to
     Lex Fridman", "Hassabis says". Only the speaker who opens a channel counts: an interviewer named
@@ -158,7 +172,7 @@ def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
     for word in _CAPITALISED.finditer(question):
         surname = _POSSESSIVE_END.sub("", word.group())
         vids = index.by_surname.get(surname)
-        if not vids:
+        if not vids or _someone_else(question[: word.start()], index.given[surname]):
             continue
         found |= vids
         start = word.start()

@@ -64,6 +64,7 @@ SPEAKERS = {
     "0X-NdPtFKq0": "Demis Hassabis (DeepMind); RTS/IET public lecture",
     "d-bvsJWmqlc": "Demis Hassabis (DeepMind); Royal Academy of Arts",
     "ACl_pcHmp8E": "Nobel laureates 2016 (Oliver Hart, Bengt Holmstrom), host Zeinab Badawi; Nobel Minds",
+    "4wtl3q87Rn8": "Paul Bloom (Yale University, PSYC 110); YaleCourses",
     "njKP3FqW3Sk": "",  # the sample's rows carry no channel: its speaker is unknown
     "UCx": "UCfzlCWGWYyIQ0aLC5w48gBQ",  # a channel id names nobody
 }
@@ -80,6 +81,9 @@ HASSABIS = {"0X-NdPtFKq0", "d-bvsJWmqlc", "njKP3FqW3Sk"}
         ("What is Hassabis's slide title about?", HASSABIS, "What is slide title about?"),
         ("How did Demis Hassabis pay for his computer?", HASSABIS, "How did pay for his computer?"),
         ("What did Fridman ask Bengio?", {"s5qqjyGiBdc", "azOmzumh0vQ", "njKP3FqW3Sk"}, "What did ask?"),
+        # a title or a question's first word before the surname is not someone else's given name
+        ("What did Professor Bloom say?", {"4wtl3q87Rn8", "njKP3FqW3Sk"}, "What did Professor say?"),
+        ("Does Hassabis think so?", HASSABIS, "Does think so?"),
     ],
 )  # fmt: skip
 def test_a_named_speaker_is_searched_in_their_talks(question: str, videos: set[str], left: str) -> None:
@@ -97,6 +101,8 @@ def test_a_named_speaker_is_searched_in_their_talks(question: str, videos: set[s
         "What did Oliver Hart say about contracts?",  # on a panel, not the speaker who opens the channel
         "Why does the hassabis agent explore?",  # a name is written capitalised
         "What did Zeinab Badawi ask?",  # the host, named last
+        "What did Benjamin Bloom say about mastery learning?",  # another Bloom than Paul Bloom
+        "Is Samy Bengio's work on this cited?",  # another Bengio than Yoshua
     ],
 )
 def test_no_speaker_named_changes_nothing(question: str) -> None:

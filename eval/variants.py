@@ -9,7 +9,8 @@ Every variant re-ranks the same two candidate lists (dense and BM25, 100 each, f
 then merges overlapping windows exactly as `Retriever.retrieve` does, so only the fusion differs.
 "default" is Lectern's fusion before the BM25 lead (RAG_KEYWORD_LEAD, 1.5 since aedd40a), which the
 "keyword lead" variants add. "All six sets" are the tuning set and held-out 1 to 5, which chose the lead;
-held-out 6 judged it. Needs the eval store built by eval/suite.sh.
+held-out 6 judged it; --every-set takes the tuning set and every held-out set there is. Needs the eval store
+built by eval/suite.sh.
 """
 
 from __future__ import annotations
@@ -429,6 +430,11 @@ def variants(bench: Bench) -> dict[str, Callable[[], Fuse]]:
     for lead in (1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0):
         out[f"keyword lead {lead:g}"] = partial(keyword_lead, bench, lead)
         out[f"keyword lead {lead:g} over the second"] = partial(keyword_lead, bench, lead, False)
+    for k in (5, 10, 20):  # Lectern as it runs: each fusion with the BM25 lead after it
+        for weight in (1.0, 1.25, 1.5, 2.0):
+            out[f"lead after rrf k={k} bm25 weight={weight:g}"] = partial(
+                lambda k, w: keyword_lead(bench, 1.5, base=default(30, k, w)), k, weight
+            )
     return out
 
 
@@ -448,15 +454,29 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", nargs="*", default=[], help="run the variants whose name starts with these")
     p.add_argument("--all-sets", action="store_true", help="all six question sets, and pooled over them")
+    p.add_argument(
+        "--every-set", nargs="?", type=int, const=0, metavar="N",
+        help="the tuning set and every held-out set (or held-out 1 to N), pooled",
+    )  # fmt: skip
     args = p.parse_args()
-    bench = Bench(ALL_SETS if args.all_sets else SETS)
-    if not args.all_sets:
+    pooled = args.all_sets or args.every_set is not None
+    sets = ALL_SETS if args.all_sets else SETS
+    bench = Bench(every_set(args.every_set) if args.every_set is not None else sets)
+    if not pooled:
         print(hnsw_check(bench))
     print(f"{'variant':36} hit@1 / MRR / hit@5")
     for name, make in variants(bench).items():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
-        print(f"{name:36} {bench.score(make(), pooled=args.all_sets)}", flush=True)
+        print(f"{name:36} {bench.score(make(), pooled=pooled)}", flush=True)
+
+
+def every_set(upto: int = 0) -> dict[str, str]:
+    """The tuning set and each held-out set in the order they were written (heldout.jsonl, heldout2, ...),
+    up to held-out `upto` (0: all): the sets read at some earlier point."""
+    held = sorted(EVAL.glob("heldout*.jsonl"), key=lambda p: int(p.stem[7:] or 1))
+    held = [p for p in held if not upto or int(p.stem[7:] or 1) <= upto]
+    return {"tuning": "questions.jsonl"} | {f"held-out {p.stem[7:] or 1}": p.name for p in held}
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     # idf-weighted words found in the best of the first coverage_hits hits. Below min_relevance, nothing
     # retrieved answers it: refuse. The weight and hits were chosen over the tuning set and held-out 1 to 5
     # (eval/gate_sweep.py); the threshold is the one that refuses most with at most 5% of the answerable
-    # questions refused, over the ten sets read by held-out 9 (`python -m rag eval SETS --calibrate`).
+    # questions refused, over the ten question sets read when held-out 9 was scored (`python -m rag eval
+    # SETS --calibrate`).
     coverage_weight: float = Field(0.75, ge=0, le=5)
     coverage_hits: int = Field(3, ge=1, le=50)
     min_relevance: float = Field(0.75, ge=-1, le=6)

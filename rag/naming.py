@@ -148,6 +148,7 @@ def _speakers(speakers: tuple[tuple[str, str], ...]) -> _Speakers:
 
 _TITLE = frozenset({"Professor", "Prof", "Doctor", "Dr", "Mr", "Mrs", "Ms", "Sir", "Dame"})
 _NAME_BEFORE = re.compile(r"([A-Z][\w'’-]*) $")
+_TITLE_BEFORE = re.compile(r"\b([A-Z][a-z]+)\.? $")
 
 
 def _someone_else(before: str, given: set[str]) -> bool:
@@ -180,6 +181,9 @@ def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
             if question[:start].endswith(first + " "):
                 start -= len(first) + 1
                 break
+        title = _TITLE_BEFORE.search(question[:start])  # "Professor Bloom", "Dr. Kagan": the title goes too
+        if title and title.group(1) in _TITLE:
+            start = title.start()
         # "according to Lex Fridman" says who, not where: with the name gone, nothing is left to embed
         lead = re.search(r",?\s*according to $", question[:start], re.IGNORECASE)
         spans.append((lead.start() if lead else start, word.end()))

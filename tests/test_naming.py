@@ -82,7 +82,8 @@ HASSABIS = {"0X-NdPtFKq0", "d-bvsJWmqlc", "njKP3FqW3Sk"}
         ("How did Demis Hassabis pay for his computer?", HASSABIS, "How did pay for his computer?"),
         ("What did Fridman ask Bengio?", {"s5qqjyGiBdc", "azOmzumh0vQ", "njKP3FqW3Sk"}, "What did ask?"),
         # a title or a question's first word before the surname is not someone else's given name
-        ("What did Professor Bloom say?", {"4wtl3q87Rn8", "njKP3FqW3Sk"}, "What did Professor say?"),
+        ("What did Professor Bloom say?", {"4wtl3q87Rn8", "njKP3FqW3Sk"}, "What did say?"),
+        ("Why, according to Dr. Paul Bloom, is it?", {"4wtl3q87Rn8", "njKP3FqW3Sk"}, "Why, is it?"),
         ("Does Hassabis think so?", HASSABIS, "Does think so?"),
     ],
 )  # fmt: skip

@@ -1,6 +1,6 @@
 """More fusion variants, tried after held-out 6 and 7 were read (fifth session), against Lectern's default.
 
-    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants_more.py [--cost]
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants_more.py [--cost | --every-set]
 
 Prints hit@1 / MRR / hit@5 pooled over the tuning set and held-out 1 to 7 (325 answerable questions), and
 per set, for each variant. Re-ranks the candidate lists of eval/variants.py's Bench (dense and BM25, 100
@@ -13,6 +13,8 @@ applied after every fusion, as `Retriever` does:
 - "learned": logistic regression over per-candidate features (the two RRF terms, dense similarity to the
   best, BM25 score over the best, how much of the fused score the window's lecture holds, coverage),
   trained on all sets but one and scored on the one left out, for every set in turn.
+With --every-set, the default and MaxSim as they were fixed then, over the tuning set and every held-out
+set, including those written after them (held-out 8 to 10).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from variants import ALL_SETS, Bench, Fuse, Lists, _figures, default, fused, keyword_lead
+from variants import ALL_SETS, Bench, Fuse, Lists, _figures, default, every_set, fused, keyword_lead
 
 from rag.evaluation import is_hit
 from rag.keyword import ASKING, terms
@@ -163,6 +165,13 @@ def main() -> None:
 
     if "--cost" in sys.argv:
         maxsim_cost(Bench({}))
+        return
+    if "--every-set" in sys.argv:  # the variants as fixed then, on every set since written too
+        bench = Bench(every_set())
+        print("default (with the lead)", bench.score(keyword_lead(bench, 1.5), pooled=True), flush=True)
+        maxsim = MaxSim(bench)
+        for w in (0.5, 1.0):
+            print(f"maxsim third list, weight {w}", bench.score(maxsim.third(w), pooled=True), flush=True)
         return
     bench = Bench(SETS)
     print("default (with the lead)", bench.score(keyword_lead(bench, 1.5), pooled=True), flush=True)

@@ -124,7 +124,11 @@ def _run_questions(lectern: Lectern, args: argparse.Namespace) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> None:
-    weights = {"hybrid": {}, "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0}}[args.retrieval]
+    # One list alone is scored as it ranks, without the late-interaction re-ranking of the hybrid default.
+    single = {"rerank_top": 0}
+    weights = {
+        "hybrid": {}, "dense": {"bm25_weight": 0.0, **single}, "bm25": {"dense_weight": 0.0, **single}
+    }[args.retrieval]  # fmt: skip
     lectern = Lectern(load_settings(**weights))
     questions = [q for path in args.questions for q in read_questions(path)]
     scores = evaluate(lectern, questions, k=args.k, answers=not args.no_answers)

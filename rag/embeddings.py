@@ -108,7 +108,8 @@ class LocalMiniLM:
         encs = self._counter.encode_batch(list(texts), add_special_tokens=False)
         return [len(e.ids) for e in encs]
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _hidden(self, texts: list[str]) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """The encodings, the last hidden states (padded per batch) and the attention mask."""
         encs = self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encs)
         ids = np.zeros((len(encs), width), dtype=np.int64)
@@ -119,6 +120,23 @@ class LocalMiniLM:
         (hidden,) = self.session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )
+        return encs, hidden, mask
+
+    def token_states(self, texts: Sequence[str]) -> list[tuple[list[str], np.ndarray]]:
+        """Each text's word pieces and their L2-normalised last hidden states, [CLS] and [SEP] left out:
+        what late-interaction re-ranking compares (rag/rerank.py)."""
+        if not texts:
+            return []
+        encs, hidden, mask = self._hidden(list(texts))
+        out = []
+        for row, e in enumerate(encs):
+            h = hidden[row, 1 : int(mask[row].sum()) - 1]
+            norms = np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
+            out.append((list(e.tokens[1:-1]), (h / norms).astype(np.float32)))
+        return out
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        _, hidden, mask = self._hidden(texts)
         summed = (hidden * mask[..., None]).sum(axis=1)
         vecs = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)

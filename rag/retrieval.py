@@ -12,6 +12,7 @@ from .embeddings import Embedder
 from .keyword import ASKING, KeywordIndex, joined_terms, surface_terms
 from .models import Chunk, Hit
 from .naming import named_lectures, named_speakers
+from .rerank import maxsim_order
 from .store import Store
 
 
@@ -265,6 +266,25 @@ class Retriever:
         promoted.score = math.nextafter(hits[0].score, math.inf)
         return [promoted, *(h for h in hits if h is not promoted)]
 
+    def _late(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The first `rerank_top` windows re-ranked by reciprocal rank over their fused order and their
+        MaxSim order (rag/rerank.py), MaxSim weighted `rerank_weight`. They keep the scores they had, best
+        first, so the windows after them stay behind and merging keeps the new order."""
+        top, weight = self.settings.rerank_top, self.settings.rerank_weight
+        head = hits[:top]
+        if top < 2 or weight <= 0 or len(head) < 2:
+            return hits
+        order = maxsim_order(query, [h.chunk.text for h in head], self.embedder)
+        if order is None:
+            return hits
+        ids = [h.chunk.id for h in head]
+        fused = rrf([(ids, 1.0), ([ids[i] for i in order], weight)], self.settings.rrf_k)
+        ranked = sorted(range(len(head)), key=lambda i: -fused[ids[i]])  # stable: ties keep fused order
+        scores = sorted((h.score for h in head), reverse=True)
+        for i, score in zip(ranked, scores, strict=True):
+            head[i].score = score
+        return [head[i] for i in ranked] + hits[top:]
+
     def retrieve(
         self,
         query: str,
@@ -287,6 +307,7 @@ class Retriever:
         if refined != text:
             dense = self.store.query(self.embedder.embed_query(refined), n, where)
             hits = self._fused(dense, keyword)
+        hits = self._late(query, hits)
         cap = int(self.settings.merge_cap * self.keyword.typical_chars) or None
         hits = merge_neighbours(hits, cap)[:k]
         for rank, hit in enumerate(hits, 1):

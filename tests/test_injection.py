@@ -129,7 +129,10 @@ def test_echoed_injection_yields_only_real_citations_and_no_links(hostile_store,
     marks = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
     assert marks == {c.n for c in answer.citations}
     assert "Gradient clipping limits the norm of the gradient [1]." in answer.answer
-    assert answer.citations[0].video_id == HOSTILE and answer.citations[0].start == 0
+    # [1] is the first retrieved moment (whichever window re-ranking put first), cited at a second inside it
+    first = hits[0]
+    assert answer.citations[0].video_id == first.video_id == HOSTILE
+    assert first.chunk.start <= answer.citations[0].start <= first.chunk.end
 
 
 def test_extractive_answer_from_hostile_transcripts(hostile_store, embedder) -> None:

@@ -14,7 +14,7 @@ RAG = ROOT / "rag"
 
 # Each rag module and the rag modules it may import. Lower layers never import higher ones:
 # models/config/errors -> loaders (and captions and rows, imported only inside that layer) -> chunking
-# -> embeddings, store, keyword -> naming -> retrieval -> prompts, citations -> answer
+# -> embeddings, store, keyword -> naming, rerank -> retrieval -> prompts, citations -> answer
 # -> indexing, pipeline, evaluation, cli
 BASE = {"models", "config", "errors"}
 LAYERS: list[set[str]] = [
@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"loaders", "captions", "rows"},
     {"chunking"},
     {"embeddings", "store", "keyword"},
-    {"naming"},
+    {"naming", "rerank"},
     {"retrieval"},
     {"prompts", "citations"},
     {"answer"},

@@ -440,12 +440,13 @@ def test_hybrid_ranks_and_scores(sample_store, embedder) -> None:
 
 
 def test_dense_only_and_bm25_only_via_weights(sample_store, embedder) -> None:
+    # One list alone, as `rag eval --retrieval dense|bm25` scores it: without the late re-ranking.
     question = "how do we quantify the loss of the network?"
-    dense = lectern(sample_store, embedder, bm25_weight=0.0).search(question)
+    dense = lectern(sample_store, embedder, bm25_weight=0.0, rerank_top=0).search(question)
     assert [h.chunk.id for h in dense.hits] == [cid for cid, _ in dense.dense[:5]]
     assert [h.similarity for h in dense.hits] == [s for _, s in dense.dense[:5]]
 
-    bm25 = lectern(sample_store, embedder, dense_weight=0.0).search(question)
+    bm25 = lectern(sample_store, embedder, dense_weight=0.0, rerank_top=0).search(question)
     assert [h.chunk.id for h in bm25.hits] == [cid for cid, _ in bm25.keyword[:5]]
 
     hybrid = lectern(sample_store, embedder).search(question)
@@ -456,9 +457,12 @@ def test_dense_only_and_bm25_only_via_weights(sample_store, embedder) -> None:
 
 def test_bm25_only_returns_only_keyword_matches(sample_store, embedder) -> None:
     # one rare word: BM25 finds few chunks, and dense results must not pad the list
-    r = lectern(sample_store, embedder, dense_weight=0.0).search("imagenet")
+    r = lectern(sample_store, embedder, dense_weight=0.0, rerank_top=0).search("imagenet")
     assert 0 < len(r.keyword) < 5
     assert [h.chunk.id for h in r.hits] == [cid for cid, _ in r.keyword]
+    # re-ranking reorders the first few but cannot add a window BM25 did not find
+    reranked = lectern(sample_store, embedder, dense_weight=0.0).search("imagenet")
+    assert {h.chunk.id for h in reranked.hits} == {cid for cid, _ in r.keyword}
 
 
 def test_merging_cascades_and_keeps_the_better_rank() -> None:

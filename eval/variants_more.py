@@ -1,6 +1,6 @@
 """More fusion variants, tried after held-out 6 and 7 were read (fifth session), against Lectern's default.
 
-    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants_more.py [--cost | --every-set]
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/variants_more.py [--cost | --every-set [N]]
 
 Prints hit@1 / MRR / hit@5 pooled over the tuning set and held-out 1 to 7 (325 answerable questions), and
 per set, for each variant. Re-ranks the candidate lists of eval/variants.py's Bench (dense and BM25, 100
@@ -14,7 +14,9 @@ applied after every fusion, as `Retriever` does:
   best, BM25 score over the best, how much of the fused score the window's lecture holds, coverage),
   trained on all sets but one and scored on the one left out, for every set in turn.
 With --every-set, the default and MaxSim as they were fixed then, over the tuning set and every held-out
-set, including those written after them (held-out 8 to 10).
+set, including those written after them (held-out 8 to 10), and the MaxSim re-ranking of the first few
+windows that rag/rerank.py became (sixth session, after held-out 10 was read; `--every-set 10` is the
+433 questions it was chosen on).
 """
 
 from __future__ import annotations
@@ -80,6 +82,19 @@ class MaxSim:
             return fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0), (best, weight)])
 
         return keyword_lead(self.bench, 1.5, base=fuse)
+
+    def rerank(self, m: int, w: float) -> Fuse:
+        """The first m windows of Lectern's fusion (with the lead) re-ranked by RRF over their fused order
+        and their MaxSim order, MaxSim weighted w (rag/rerank.py, batch-computed states)."""
+        base = keyword_lead(self.bench, 1.5)
+
+        def fuse(x: Lists) -> list[str]:
+            ids = base(x)
+            head, q = ids[:m], self.query(x[0])
+            by_maxsim = sorted(head, key=lambda c: -float((q @ self.states[c].T).max(1).mean()))
+            return fused([(head, 1.0), (by_maxsim, w)]) + ids[m:]
+
+        return fuse
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -167,11 +182,17 @@ def main() -> None:
         maxsim_cost(Bench({}))
         return
     if "--every-set" in sys.argv:  # the variants as fixed then, on every set since written too
-        bench = Bench(every_set())
+        after = sys.argv[sys.argv.index("--every-set") + 1 :]
+        bench = Bench(every_set(int(after[0]) if after and after[0].isdigit() else 0))
         print("default (with the lead)", bench.score(keyword_lead(bench, 1.5), pooled=True), flush=True)
         maxsim = MaxSim(bench)
         for w in (0.5, 1.0):
             print(f"maxsim third list, weight {w}", bench.score(maxsim.third(w), pooled=True), flush=True)
+        # what rag/rerank.py became: the first m fused windows re-ranked, MaxSim weighted w
+        tried = ((3, 2.0), (4, 2.0), (5, 0.5), (5, 1.0), (5, 1.5), (5, 2.0), (5, 3.0), (6, 2.0), (10, 1.0))
+        for m, w in tried:
+            figures = bench.score(maxsim.rerank(m, w), pooled=True)
+            print(f"maxsim re-rank of the first {m}, weight {w}", figures, flush=True)
         return
     bench = Bench(SETS)
     print("default (with the lead)", bench.score(keyword_lead(bench, 1.5), pooled=True), flush=True)

@@ -9,7 +9,7 @@ window, in context, and averages: a window that holds the question's particular 
 like them, rises above one that only shares its topic. MiniLM was not trained for this, but over every
 question set read before it was adopted it puts 13 more of 433 at rank 1 than the fusion alone
 (eval/EXPERIMENTS.md). Only the first few windows are re-ranked, so it cannot bring in a window retrieval
-did not find; it costs one model run over each of them per question (about 0.1 s for three on 2 cores).
+did not find; it costs one model run over each of them per question (about 0.25 s for three on 2 cores).
 """
 
 from __future__ import annotations

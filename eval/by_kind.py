@@ -27,7 +27,8 @@ def main() -> None:
     total: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     print(f"{'set':22} {'kind':12} questions  hit@1  hit@5")
     for path in sets:
-        kinds = {json.loads(line)["id"]: json.loads(line)["kind"] for line in path.open(encoding="utf-8")}
+        with path.open(encoding="utf-8") as fh:
+            kinds = {row["id"]: row["kind"] for row in map(json.loads, fh)}
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for q in read_questions(path):
             if not q.video_id:

@@ -6,7 +6,8 @@
 #   bash eval/suite.sh [SHARED_DATA_DIR]     (default ../shared/data; writes bench/out/eval-suite.log)
 #
 # Needs the lectures and distractors of the shared data; the store is built once in $EVAL_STORE
-# (default /tmp/evalfinal) and reused. About 24 minutes of runs on 2 cores (nine sets), plus ~1.5 to build the store.
+# (default /tmp/evalfinal) and reused. 44 minutes of runs on 2 cores over twelve sets with the re-ranking (another
+# job beside it part of the time; 22 minutes before it), plus ~1.5 to build the store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"

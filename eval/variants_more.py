@@ -27,8 +27,8 @@ import numpy as np
 from variants import ALL_SETS, Bench, Fuse, Lists, _figures, default, every_set, fused, keyword_lead
 
 from rag.evaluation import is_hit
-from rag.keyword import ASKING, terms
 from rag.models import Hit
+from rag.rerank import maxsim, question_states
 from rag.retrieval import coverage
 
 SETS = {**ALL_SETS, "held-out 6": "heldout6.jsonl", "held-out 7": "heldout7.jsonl"}
@@ -64,21 +64,17 @@ class MaxSim:
 
     def query(self, text: str) -> np.ndarray:
         if text not in self.queries:
-            emb = self.bench.lectern.embedder
-            enc = emb.tokenizer.encode(text)  # type: ignore[attr-defined]
-            ids = np.array([enc.ids])
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-            feeds["token_type_ids"] = np.zeros_like(ids)
-            (hidden,) = emb.session.run(None, feeds)  # type: ignore[attr-defined]
-            keep = [i for i, t in enumerate(enc.tokens) if t.isalnum() and set(terms(t)) - ASKING]
-            self.queries[text] = _unit(hidden[0][keep] if keep else hidden[0][1:-1])
+            q = question_states(text, self.bench.lectern.embedder)
+            if q is None:
+                raise SystemExit("MaxSim needs the bundled MiniLM's token states: unset RAG_EMBED_MODEL")
+            self.queries[text] = q
         return self.queries[text]
 
     def third(self, weight: float, n: int = 30, pool: int = 60) -> Fuse:
         def fuse(x: Lists) -> list[str]:
             q = self.query(x[0])
             cands = list(dict.fromkeys([c for c, _ in x[2][:pool]] + [c for c, _ in x[3][:pool]]))
-            best = sorted(cands, key=lambda c: -float((q @ self.states[c].T).max(1).mean()))[:n]
+            best = sorted(cands, key=lambda c: -maxsim(q, self.states[c]))[:n]
             return fused([([c for c, _ in x[2][:n]], 1.0), ([c for c, _ in x[3][:n]], 1.0), (best, weight)])
 
         return keyword_lead(self.bench, 1.5, base=fuse)
@@ -91,7 +87,7 @@ class MaxSim:
         def fuse(x: Lists) -> list[str]:
             ids = base(x)
             head, q = ids[:m], self.query(x[0])
-            by_maxsim = sorted(head, key=lambda c: -float((q @ self.states[c].T).max(1).mean()))
+            by_maxsim = sorted(head, key=lambda c: -maxsim(q, self.states[c]))
             return fused([(head, 1.0), (by_maxsim, w)]) + ids[m:]
 
         return fuse

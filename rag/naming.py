@@ -147,16 +147,15 @@ def _speakers(speakers: tuple[tuple[str, str], ...]) -> _Speakers:
 
 
 _TITLE = frozenset({"Professor", "Prof", "Doctor", "Dr", "Mr", "Mrs", "Ms", "Sir", "Dame"})
-_NAME_BEFORE = re.compile(r"([A-Z][\w'’-]*) $")
-_TITLE_BEFORE = re.compile(r"\b([A-Z][a-z]+)\.? $")
+_WORD_BEFORE = re.compile(r"\b([A-Z][\w'’-]*)(\.)? $")  # the capitalised word just before, "Dr." too
 
 
 def _someone_else(before: str, given: set[str]) -> bool:
     """Whether the name just before a surname is another given name: "Benjamin Bloom" is not Paul Bloom,
     and searching Paul Bloom's talks only would leave out wherever the answer is. A question's first word
     ("Does Hassabis ...") and a title ("Professor Kagan") are not given names."""
-    name = _NAME_BEFORE.search(before)
-    if not name or name.start() == 0 or name.group(1) in _TITLE or name.group(1).isupper():
+    name = _WORD_BEFORE.search(before)
+    if not name or name.start() == 0 or name.group(2) or name.group(1) in _TITLE or name.group(1).isupper():
         return False
     return not _POSSESSIVE_END.search(name.group(1)) and name.group(1) not in {g.split()[-1] for g in given}
 
@@ -181,7 +180,7 @@ def named_speakers(question: str, speakers: Mapping[str, str]) -> Named | None:
             if question[:start].endswith(first + " "):
                 start -= len(first) + 1
                 break
-        title = _TITLE_BEFORE.search(question[:start])  # "Professor Bloom", "Dr. Kagan": the title goes too
+        title = _WORD_BEFORE.search(question[:start])  # "Professor Bloom", "Dr. Kagan": the title goes too
         if title and title.group(1) in _TITLE:
             start = title.start()
         # "according to Lex Fridman" says who, not where: with the name gone, nothing is left to embed

@@ -27,23 +27,30 @@ def _content(piece: str) -> bool:
     return piece.isalnum() and bool(set(terms(piece)) - ASKING)
 
 
-def maxsim_scores(question: str, texts: Sequence[str], embedder: Any) -> np.ndarray | None:
-    """Each text's MaxSim against the question: the mean, over the question's content words, of their best
-    cosine with a word piece of the text. None when the embedder has no token states (OpenAI embeddings)."""
+def question_states(question: str, embedder: Any) -> np.ndarray | None:
+    """The token states of the question's content words (all its word pieces when it has none); None when
+    the embedder has no token states (OpenAI embeddings)."""
     states = getattr(embedder, "token_states", None)
     if states is None:
         return None
-    # Each text is run alone: the int8 model's activation scales depend on the whole batch, and a score
-    # should not depend on which other windows came with it.
     ((pieces, q),) = states([question])
     keep = [i for i, p in enumerate(pieces) if _content(p)]
-    q = q[keep] if keep else q
-    out = np.full(len(texts), -1.0)
-    for i, text in enumerate(texts):
-        ((_, w),) = states([text])
-        if len(q) and len(w):
-            out[i] = float((q @ w.T).max(axis=1).mean())
-    return out
+    return q[keep] if keep else q
+
+
+def maxsim(q: np.ndarray, w: np.ndarray) -> float:
+    """The mean, over the question's rows, of each one's best cosine with a row of the window (-1: empty)."""
+    return float((q @ w.T).max(axis=1).mean()) if len(q) and len(w) else -1.0
+
+
+def maxsim_scores(question: str, texts: Sequence[str], embedder: Any) -> np.ndarray | None:
+    """Each text's MaxSim against the question; None when the embedder has no token states."""
+    q = question_states(question, embedder)
+    if q is None:
+        return None
+    # Each text is run alone: the int8 model's activation scales depend on the whole batch, and a score
+    # should not depend on which other windows came with it.
+    return np.array([maxsim(q, embedder.token_states([text])[0][1]) for text in texts], dtype=float)
 
 
 def maxsim_order(question: str, texts: Sequence[str], embedder: Any) -> list[int] | None:

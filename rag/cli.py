@@ -145,7 +145,7 @@ def _run_eval(args: argparse.Namespace) -> None:
 
 
 def _print_calibration(scores: Scores, as_json: bool) -> None:
-    rows = calibration(scores, [t / 100 for t in range(50, 121)])
+    rows = calibration(scores, [t / 100 for t in range(50, 201)])
     if as_json:
         print(json.dumps({"calibration": rows}))
         return

@@ -14,7 +14,7 @@ did not find; it costs one model run over each of them per question (about 0.25 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,15 +27,44 @@ def _content(piece: str) -> bool:
     return piece.isalnum() and bool(set(terms(piece)) - ASKING)
 
 
+class TokenStates:
+    """The token states of one query's windows, each text run once: the re-ranking and the refusal gate
+    read the same windows, and a model run is most of the cost of either (about 40 ms a window)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._run = getattr(embedder, "token_states", None)
+        self._windows: dict[str, np.ndarray] = {}
+        self._questions: dict[str, tuple[list[str], np.ndarray]] = {}
+
+    @property
+    def available(self) -> bool:
+        """False for embedders without token states (OpenAI embeddings): no late interaction."""
+        return self._run is not None
+
+    def question(self, question: str) -> tuple[list[str], np.ndarray] | None:
+        """The question's content word pieces and their states (all its pieces when it has none)."""
+        if self._run is None:
+            return None
+        if question not in self._questions:
+            ((pieces, q),) = self._run([question])
+            keep = [i for i, p in enumerate(pieces) if _content(p)] or list(range(len(pieces)))
+            self._questions[question] = [pieces[i] for i in keep], q[keep]
+        return self._questions[question]
+
+    def window(self, text: str) -> np.ndarray:
+        # Each text is run alone: the int8 model's activation scales depend on the whole batch, and a
+        # score should not depend on which other windows came with it.
+        if text not in self._windows:
+            assert self._run is not None
+            self._windows[text] = self._run([text])[0][1]
+        return self._windows[text]
+
+
 def question_states(question: str, embedder: Any) -> np.ndarray | None:
     """The token states of the question's content words (all its word pieces when it has none); None when
     the embedder has no token states (OpenAI embeddings)."""
-    states = getattr(embedder, "token_states", None)
-    if states is None:
-        return None
-    ((pieces, q),) = states([question])
-    keep = [i for i, p in enumerate(pieces) if _content(p)]
-    return q[keep] if keep else q
+    got = TokenStates(embedder).question(question)
+    return None if got is None else got[1]
 
 
 def maxsim(q: np.ndarray, w: np.ndarray) -> float:
@@ -45,18 +74,36 @@ def maxsim(q: np.ndarray, w: np.ndarray) -> float:
 
 def maxsim_scores(question: str, texts: Sequence[str], embedder: Any) -> np.ndarray | None:
     """Each text's MaxSim against the question; None when the embedder has no token states."""
-    q = question_states(question, embedder)
-    if q is None:
+    states = embedder if isinstance(embedder, TokenStates) else TokenStates(embedder)
+    got = states.question(question)
+    if got is None:
         return None
-    # Each text is run alone: the int8 model's activation scales depend on the whole batch, and a score
-    # should not depend on which other windows came with it.
-    return np.array([maxsim(q, embedder.token_states([text])[0][1]) for text in texts], dtype=float)
+    return np.array([maxsim(got[1], states.window(text)) for text in texts], dtype=float)
 
 
 def maxsim_order(question: str, texts: Sequence[str], embedder: Any) -> list[int] | None:
     """The indices of `texts`, best first by MaxSim (ties keep their order); None without token states,
-    so the order retrieval found stands."""
+    so the order retrieval found stands. `embedder` may be a TokenStates, to share its windows' runs."""
     scores = maxsim_scores(question, texts, embedder)
     if scores is None:
         return None
     return sorted(range(len(texts)), key=lambda i: -scores[i])
+
+
+def word_match(
+    question: str, texts: Sequence[str], states: TokenStates, idf: Callable[[str], float]
+) -> float:
+    """How well the best of `texts` matches each of the question's content words, in context: the
+    idf-weighted mean of each word piece's best cosine in the text (0 without token states or texts).
+
+    What the refusal gate adds to lexical coverage: a paraphrase ("taxing inheritances" for a panel's
+    "estate tax") finds close token states where it finds no written word, while a near-topic question
+    the lectures never answer keeps a rare word that nothing in the windows resembles."""
+    got = states.question(question) if texts else None
+    if got is None:
+        return 0.0
+    pieces, q = got
+    weights = np.array([max((idf(t) for t in terms(p)), default=1.0) for p in pieces])
+    total = float(weights.sum()) or 1.0
+    best = [float(weights @ (q @ w.T).max(axis=1)) / total for w in map(states.window, texts) if len(w)]
+    return max(best, default=0.0)

@@ -12,7 +12,7 @@ from .embeddings import Embedder
 from .keyword import ASKING, KeywordIndex, joined_terms, surface_terms
 from .models import Chunk, Hit
 from .naming import named_lectures, named_speakers
-from .rerank import maxsim_order
+from .rerank import TokenStates, maxsim_order, word_match
 from .store import Store
 
 
@@ -24,9 +24,10 @@ class Retrieval:
     keyword: list[tuple[str, float]] = field(default_factory=list)
     query: str = ""  # what was searched for: the standalone rewrite of a follow-up
     coverage: float = 0.0  # share of the query's idf-weighted words found: the best of the first hits
-    relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage
+    relevance: float = 0.0  # what the refusal gate reads: similarity plus weighted coverage and match
     named: list[str] = field(default_factory=list)  # titles of the lectures or speaker's talks it named
     asked: str = ""  # what the gate's coverage reads: `query` without the names of the lectures it named
+    match: float = 0.0  # how well the first windows match the question's words in context (rerank.word_match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,7 @@ class Retriever:
         promoted.score = math.nextafter(hits[0].score, math.inf)
         return [promoted, *(h for h in hits if h is not promoted)]
 
-    def _late(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def _late(self, query: str, hits: list[Hit], states: TokenStates | None = None) -> list[Hit]:
         """The first `rerank_top` windows re-ranked by reciprocal rank over their fused order and their
         MaxSim order (rag/rerank.py), MaxSim weighted `rerank_weight`. They keep the scores they had, best
         first, so the windows after them stay behind and merging keeps the new order."""
@@ -274,7 +275,7 @@ class Retriever:
         head = hits[:top]
         if top < 2 or weight <= 0 or len(head) < 2:
             return hits
-        order = maxsim_order(query, [h.chunk.text for h in head], self.embedder)
+        order = maxsim_order(query, [h.chunk.text for h in head], states or TokenStates(self.embedder))
         if order is None:
             return hits
         ids = [h.chunk.id for h in head]
@@ -307,7 +308,10 @@ class Retriever:
         if refined != text:
             dense = self.store.query(self.embedder.embed_query(refined), n, where)
             hits = self._fused(dense, keyword)
-        hits = self._late(query, hits)
+        states = TokenStates(self.embedder)
+        hits = self._late(query, hits, states)
+        # Read before merging, which grows the chunks: the windows the re-ranking has just run.
+        windows = [h.chunk.text for h in hits[: self.settings.coverage_hits]]
         cap = int(self.settings.merge_cap * self.keyword.typical_chars) or None
         hits = merge_neighbours(hits, cap)[:k]
         for rank, hit in enumerate(hits, 1):
@@ -317,5 +321,6 @@ class Retriever:
         # first, the passage holding the question's words is usually among the next two.
         shown = hits[: self.settings.coverage_hits]
         cov = max((coverage(asked, h.chunk, self.keyword.idf) for h in shown), default=0.0)
-        relevance = best + self.settings.coverage_weight * cov
-        return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named, asked)
+        match = word_match(asked, windows, states, self.keyword.idf) if self.settings.match_weight else 0.0
+        relevance = best + self.settings.coverage_weight * cov + self.settings.match_weight * match
+        return Retrieval(hits, best, dense, keyword, query, cov, relevance, scope.named, asked, match)

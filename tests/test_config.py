@@ -143,4 +143,4 @@ def test_a_replaced_setting_is_an_error_naming_its_successor(
     with pytest.raises(rag.ConfigError):
         rag.load_settings()
     monkeypatch.delenv("rag_min_similarity")
-    assert rag.load_settings().min_relevance == 0.76
+    assert rag.load_settings().min_relevance == 1.26

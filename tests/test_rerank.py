@@ -8,7 +8,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.models import Chunk, Hit
-from rag.rerank import _content, maxsim_order, maxsim_scores
+from rag.rerank import TokenStates, _content, maxsim_order, maxsim_scores, word_match
 from rag.retrieval import Retriever
 
 QUESTION = "How did the Normans win the battle of Hastings?"
@@ -43,6 +43,45 @@ class _NoTokenStates:
 
 def test_without_token_states_the_order_stands() -> None:
     assert maxsim_order(QUESTION, [TOPIC, ANSWER], _NoTokenStates()) is None
+
+
+# -- the refusal gate's match term ----------------------------------------------------------------------
+NOT_ASKED = "Why did the longbow archers win at Agincourt?"  # near-topic: no window says anything of it
+
+
+def test_match_is_the_best_window_and_higher_where_the_words_are_answered(embedder: Any) -> None:
+    states = TokenStates(embedder)
+    one = {text: word_match(QUESTION, [text], states, lambda t: 1.0) for text in (TOPIC, ANSWER)}
+    assert 0.0 < one[TOPIC] < one[ANSWER] <= 1.0
+    assert word_match(QUESTION, [TOPIC, ANSWER], states, lambda t: 1.0) == one[ANSWER]
+    assert word_match(NOT_ASKED, [ANSWER], states, lambda t: 1.0) < one[ANSWER]
+
+
+def test_match_weighs_rare_words_by_idf(embedder: Any) -> None:
+    """A question word nothing in the window resembles costs more the rarer it is."""
+    states, question = TokenStates(embedder), "How did the Normans and their cavalry win at Hastings?"
+    flat = word_match(question, [ANSWER], states, lambda t: 1.0)
+    rare = word_match(question, [ANSWER], states, lambda t: 9.0 if t.startswith("cavalr") else 1.0)
+    assert rare < flat
+
+
+def test_without_token_states_or_windows_match_is_zero(embedder: Any) -> None:
+    assert word_match(QUESTION, [ANSWER], TokenStates(_NoTokenStates()), lambda t: 1.0) == 0.0
+    assert word_match(QUESTION, [], TokenStates(embedder), lambda t: 1.0) == 0.0
+
+
+def test_each_window_is_run_once_for_the_reranking_and_the_gate(embedder: Any) -> None:
+    runs: list[str] = []
+
+    class Counting:
+        def token_states(self, texts: Any) -> Any:
+            runs.extend(texts)
+            return embedder.token_states(texts)
+
+    states = TokenStates(Counting())
+    maxsim_order(QUESTION, [TOPIC, ANSWER], states)
+    word_match(QUESTION, [TOPIC, ANSWER], states, lambda t: 1.0)
+    assert runs.count(TOPIC) == 1 and runs.count(ANSWER) == 1
 
 
 def _hit(i: int, text: str, score: float) -> Hit:

@@ -368,7 +368,9 @@ def test_coverage_counts_the_speaker_like_the_title() -> None:
     assert coverage(question, passage, lambda t: 1.0) < coverage(question, spoken_by, lambda t: 1.0) == 1.0
 
 
-def test_relevance_is_similarity_plus_weighted_coverage_of_the_first_hits(sample_store, embedder) -> None:
+def test_relevance_is_similarity_plus_weighted_coverage_and_match_of_the_first_hits(
+    sample_store, embedder
+) -> None:
     lec = lectern(sample_store, embedder)
     r, s = lec.search(PERCEPTRON), lec.settings
     idf = lec.keyword().idf
@@ -376,7 +378,11 @@ def test_relevance_is_similarity_plus_weighted_coverage_of_the_first_hits(sample
     shown = r.hits[: s.coverage_hits]
     assert len(shown) == 3
     assert r.coverage == pytest.approx(max(coverage(PERCEPTRON, h.chunk, idf) for h in shown))
-    assert r.relevance == pytest.approx(r.best_similarity + s.coverage_weight * r.coverage)
+    assert 0.0 < r.match <= 1.0
+    gate = r.best_similarity + s.coverage_weight * r.coverage + s.match_weight * r.match
+    assert r.relevance == pytest.approx(gate)
+    off = lectern(sample_store, embedder, match_weight=0.0).search(PERCEPTRON)
+    assert off.match == 0.0 and off.relevance == pytest.approx(r.relevance - s.match_weight * r.match)
     first = lectern(sample_store, embedder, coverage_hits=1).search(PERCEPTRON)
     assert first.coverage == pytest.approx(coverage(PERCEPTRON, first.hits[0].chunk, idf))
 

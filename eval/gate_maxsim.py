@@ -1,0 +1,114 @@
+"""Refusal-gate signals from late interaction, tried after held-out 11 was read (seventh session): the
+first look, before the match term was built into rag/ (eval/gate_match.py judges that one).
+
+    RAG_STORE_DIR=/tmp/evalfinal .venv/bin/python eval/gate_maxsim.py     (the store eval/suite.sh builds)
+
+Held-out 11 refused 3 of its 36 answerable questions: two just under the threshold, one asking in words
+the talk does not use. The gate reads lexical coverage (the share of the question's idf-weighted words a
+hit holds), which a paraphrase lowers. The re-ranking already has every content word of the question
+matched against its best token of each of the first windows (rag/rerank.py); how well the worst-matched
+word is matched, or how many are matched well, is coverage that sees paraphrase. For each question of
+every set read so far this collects the gate's figures and those signals over the first 3 hits (after
+merging, so a merged hit's text is read up to the model's 256 word pieces), then scores each gate variant
+as eval/gate_match.py does, at 5%. The idf-weighted mean ("wmean") did best; built into rag/, it reads
+the windows the re-ranking ran instead, before merging.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gate_match import judge
+
+from rag.config import load_settings
+from rag.evaluation import read_questions
+from rag.keyword import terms
+from rag.pipeline import Lectern
+from rag.rerank import _content
+
+EVAL = Path(__file__).resolve().parent
+SETS = ["questions", "heldout", *(f"heldout{i}" for i in range(2, 12))]
+TAUS = (0.5, 0.6, 0.7)
+
+
+def word_matches(asked: str, texts: list[str], lectern: Lectern) -> tuple[list[float], list[list[float]]]:
+    """The question's content word pieces' idf, and for each text each piece's best cosine in it."""
+    emb: Any = lectern.embedder
+    idf = lectern.keyword().idf
+    ((pieces, q),) = emb.token_states([asked])
+    keep = [i for i, p in enumerate(pieces) if _content(p)] or list(range(len(pieces)))
+    weights = [max((idf(t) for t in terms(pieces[i])), default=1.0) for i in keep]
+    out = []
+    for text in texts:
+        ((_, w),) = emb.token_states([text])
+        best = (q[keep] @ w.T).max(axis=1) if len(w) else np.full(len(keep), -1.0)
+        out.append([float(x) for x in best])
+    return weights, out
+
+
+def collect(lectern: Lectern, path: Path) -> None:
+    with path.open("w") as f:
+        for name in SETS:
+            for q in read_questions(EVAL / f"{name}.jsonl"):
+                got = lectern.search(q.question, k=5, history=q.history)
+                texts = [h.chunk.text for h in got.hits[:3]]
+                weights, best = word_matches(got.asked, texts, lectern) if texts else ([], [])
+                row = {
+                    "set": name,
+                    "id": q.id,
+                    "answerable": q.video_id is not None,
+                    "similarity": got.best_similarity,
+                    "coverage": got.coverage,
+                    "relevance": got.relevance,
+                    "weights": weights,
+                    "best": best,
+                }
+                f.write(json.dumps(row) + "\n")
+
+
+def signals(r: dict) -> dict[str, float]:
+    """Each signal's best over the first 3 hits."""
+    w = np.array(r["weights"]) if r["weights"] else np.ones(1)
+    out: dict[str, float] = {}
+    for b in r["best"] or [[-1.0] * len(w)]:
+        b = np.array(b)
+        s = {"mean": float(b.mean()), "min": float(b.min()), "wmean": float((w * b).sum() / w.sum())}
+        for tau in TAUS:
+            s[f"soft{tau}"] = float((w * (b >= tau)).sum() / w.sum())
+        for key, v in s.items():
+            out[key] = max(out.get(key, -9.0), v)
+    return out
+
+
+def field(key: str, w: float, base: str = "") -> Callable[[dict], float]:
+    """`key` alone (w 0), or `base` + w x `key`."""
+    return lambda r: float(r[key]) if not w else float(r[base]) + w * float(r[key])
+
+
+def main() -> None:
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/out/gate-maxsim-rows.jsonl")
+    if not path.exists():
+        collect(Lectern(load_settings()), path)
+    rows = [json.loads(line) for line in path.open()]
+    for r in rows:
+        r.update(signals(r))
+    cw = load_settings().coverage_weight
+    print(
+        f"{'Lectern (similarity + ' + str(cw) + ' x coverage)':44}", judge(rows, field("relevance", 0), 0.05)
+    )
+    for key in ("mean", "min", "wmean", *(f"soft{t}" for t in TAUS)):
+        print(f"{key + ' alone':44}", judge(rows, field(key, 0), 0.05))
+        for w in (0.25, 0.5, 1.0):
+            print(f"{'Lectern + ' + str(w) + ' x ' + key:44}", judge(rows, field(key, w, "relevance"), 0.05))
+            print(
+                f"{'similarity + ' + str(w) + ' x ' + key:44}", judge(rows, field(key, w, "similarity"), 0.05)
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every figure of the README's "Retrieval quality" table, in one log: Lectern hybrid, dense-only and
 # BM25-only on the tuning set and every held-out set, tuning and first held-out pooled, the first three to
-# all held-out sets pooled, plus the per-segment baseline.
+# all held-out sets pooled, every set pooled, plus the per-segment baseline.
 #
 #   bash eval/suite.sh [SHARED_DATA_DIR]     (default ../shared/data; writes bench/out/eval-suite.log)
 #
@@ -41,4 +41,6 @@ mapfile -t heldout < <(ls eval/heldout*.jsonl | sort -V)
         echo "== ${heldout[*]:0:n} hybrid"
         RAG_STORE_DIR="$store" $py -m rag eval "${heldout[@]:0:n}" --json
     done
+    echo "== eval/questions.jsonl ${heldout[*]} hybrid"
+    RAG_STORE_DIR="$store" $py -m rag eval eval/questions.jsonl "${heldout[@]}" --json
 } | tee "$log"

@@ -23,17 +23,20 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rag.config import load_settings
 from rag.evaluation import read_questions
 from rag.pipeline import Lectern
+from rag.retrieval import Retrieval
 
 EVAL = Path(__file__).resolve().parent
 SETS = ["questions", "heldout", *(f"heldout{i}" for i in range(2, 12))]
 Row = dict[str, float | str | bool]
 
 
-def collect(path: Path) -> None:
+def collect(path: Path, extra: Callable[[Lectern, Retrieval], dict[str, Any]] | None = None) -> None:
+    """One row a question of every set: the gate's terms, and whatever `extra` adds."""
     lectern = Lectern(load_settings())
     with path.open("w") as f:
         for name in SETS:
@@ -46,6 +49,7 @@ def collect(path: Path) -> None:
                     "similarity": got.best_similarity,
                     "coverage": got.coverage,
                     "match": got.match,
+                    **(extra(lectern, got) if extra else {}),
                 }
                 f.write(json.dumps(row) + "\n")
 

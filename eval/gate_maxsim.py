@@ -23,16 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gate_match import judge
+from gate_match import collect, judge
 
 from rag.config import load_settings
-from rag.evaluation import read_questions
 from rag.keyword import terms
 from rag.pipeline import Lectern
 from rag.rerank import _content
+from rag.retrieval import Retrieval
 
-EVAL = Path(__file__).resolve().parent
-SETS = ["questions", "heldout", *(f"heldout{i}" for i in range(2, 12))]
 TAUS = (0.5, 0.6, 0.7)
 
 
@@ -51,24 +49,10 @@ def word_matches(asked: str, texts: list[str], lectern: Lectern) -> tuple[list[f
     return weights, out
 
 
-def collect(lectern: Lectern, path: Path) -> None:
-    with path.open("w") as f:
-        for name in SETS:
-            for q in read_questions(EVAL / f"{name}.jsonl"):
-                got = lectern.search(q.question, k=5, history=q.history)
-                texts = [h.chunk.text for h in got.hits[:3]]
-                weights, best = word_matches(got.asked, texts, lectern) if texts else ([], [])
-                row = {
-                    "set": name,
-                    "id": q.id,
-                    "answerable": q.video_id is not None,
-                    "similarity": got.best_similarity,
-                    "coverage": got.coverage,
-                    "relevance": got.relevance,
-                    "weights": weights,
-                    "best": best,
-                }
-                f.write(json.dumps(row) + "\n")
+def hits_matched(lectern: Lectern, got: Retrieval) -> dict[str, Any]:
+    texts = [h.chunk.text for h in got.hits[:3]]
+    weights, best = word_matches(got.asked, texts, lectern) if texts else ([], [])
+    return {"weights": weights, "best": best}
 
 
 def signals(r: dict) -> dict[str, float]:
@@ -93,11 +77,11 @@ def field(key: str, w: float, base: str = "") -> Callable[[dict], float]:
 def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/out/gate-maxsim-rows.jsonl")
     if not path.exists():
-        collect(Lectern(load_settings()), path)
+        collect(path, hits_matched)
     rows = [json.loads(line) for line in path.open()]
-    for r in rows:
-        r.update(signals(r))
     cw = load_settings().coverage_weight
+    for r in rows:
+        r.update(signals(r), relevance=r["similarity"] + cw * r["coverage"])  # the gate before match
     print(
         f"{'Lectern (similarity + ' + str(cw) + ' x coverage)':44}", judge(rows, field("relevance", 0), 0.05)
     )

@@ -6,8 +6,8 @@
 #   bash eval/suite.sh [SHARED_DATA_DIR]     (default ../shared/data; writes bench/out/eval-suite.log)
 #
 # Needs the lectures and distractors of the shared data; the store is built once in $EVAL_STORE
-# (default /tmp/evalfinal) and reused. 44 minutes of runs on 2 cores over twelve sets with the re-ranking (another
-# job beside it part of the time; 22 minutes before it), plus ~1.5 to build the store.
+# (default /tmp/evalfinal) and reused. 68 minutes of runs on 2 cores over fourteen sets with the re-ranking
+# (22 minutes over eleven before it), plus ~1.5 to build the store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
@@ -22,7 +22,7 @@ done
 mkdir -p bench/out
 # Re-ingesting an unchanged store is a no-op (nothing is embedded again), so this is cheap after the first run.
 RAG_STORE_DIR="$store" $py ingest.py "${sources[@]}" --json >&2
-# The held-out sets in the order they were written: heldout.jsonl, heldout2.jsonl, ... heldout10.jsonl.
+# The held-out sets in the order they were written: heldout.jsonl, heldout2.jsonl, ... heldout13.jsonl.
 mapfile -t heldout < <(ls eval/heldout*.jsonl | sort -V)
 {
     echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD) store=$store"

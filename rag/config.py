@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # and the threshold over every set read before held-out 12 (eval/gate_match.py): the threshold refuses
     # most with at most 4% of the answerable questions refused (`python -m rag eval SETS --calibrate`), a
     # margin under the 5% target that blind sets have used up. Without token states (OpenAI embeddings)
-    # match is 0: lower the threshold by about 0.5, or calibrate it.
+    # match is 0 and the threshold must be calibrated again.
     coverage_weight: float = Field(0.75, ge=0, le=5)
     match_weight: float = Field(1.0, ge=0, le=5)
     coverage_hits: int = Field(3, ge=1, le=50)

@@ -9,7 +9,9 @@ window, in context, and averages: a window that holds the question's particular 
 like them, rises above one that only shares its topic. MiniLM was not trained for this, but over every
 question set read before it was adopted it puts 13 more of 433 at rank 1 than the fusion alone
 (eval/EXPERIMENTS.md). Only the first few windows are re-ranked, so it cannot bring in a window retrieval
-did not find; it costs one model run over each of them per question (about 0.25 s for three on 2 cores).
+did not find; it costs one model run over each of them per question (search p50 272 ms against 11 ms
+without it at 11,298 segments on 2 cores; README, Benchmarks). The refusal gate's match term reads the
+same windows' states (`word_match`), so it adds no run.
 """
 
 from __future__ import annotations
@@ -35,11 +37,6 @@ class TokenStates:
         self._run = getattr(embedder, "token_states", None)
         self._windows: dict[str, np.ndarray] = {}
         self._questions: dict[str, tuple[list[str], np.ndarray]] = {}
-
-    @property
-    def available(self) -> bool:
-        """False for embedders without token states (OpenAI embeddings): no late interaction."""
-        return self._run is not None
 
     def question(self, question: str) -> tuple[list[str], np.ndarray] | None:
         """The question's content word pieces and their states (all its pieces when it has none)."""
@@ -96,9 +93,9 @@ def word_match(
     """How well the best of `texts` matches each of the question's content words, in context: the
     idf-weighted mean of each word piece's best cosine in the text (0 without token states or texts).
 
-    What the refusal gate adds to lexical coverage: a paraphrase ("taxing inheritances" for a panel's
-    "estate tax") finds close token states where it finds no written word, while a near-topic question
-    the lectures never answer keeps a rare word that nothing in the windows resembles."""
+    What the refusal gate adds to lexical coverage: a paraphrase finds close token states where it finds
+    no written word, while a near-topic question the lectures never answer keeps a rare word that nothing
+    in the windows resembles."""
     got = states.question(question) if texts else None
     if got is None:
         return 0.0

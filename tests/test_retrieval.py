@@ -387,6 +387,30 @@ def test_relevance_is_similarity_plus_weighted_coverage_and_match_of_the_first_h
     assert first.coverage == pytest.approx(coverage(PERCEPTRON, first.hits[0].chunk, idf))
 
 
+class _CountingEmbedder:
+    """The real model, counting the texts it runs for token states."""
+
+    def __init__(self, inner: LocalMiniLM) -> None:
+        self.inner, self.runs = inner, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def token_states(self, texts: Any) -> Any:
+        self.runs.extend(texts)
+        return self.inner.token_states(texts)
+
+
+def test_the_gate_reads_the_windows_the_reranking_ran_without_running_them_again(
+    sample_store, embedder
+) -> None:
+    counting = _CountingEmbedder(embedder)
+    r = lectern(sample_store, counting).search(PERCEPTRON)  # type: ignore[arg-type]
+    assert r.match > 0.0
+    assert counting.runs[0] == PERCEPTRON and len(counting.runs) == 4  # the question and 3 windows, once each
+    assert len(set(counting.runs)) == 4
+
+
 # -- the BM25 top's lead ------------------------------------------------------------------------------
 def _lead_retriever(chunks: list[Chunk], **overrides: Any) -> Any:
     from rag.retrieval import Retriever

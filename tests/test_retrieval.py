@@ -391,7 +391,8 @@ class _CountingEmbedder:
     """The real model, counting the texts it runs for token states."""
 
     def __init__(self, inner: LocalMiniLM) -> None:
-        self.inner, self.runs = inner, []
+        self.inner = inner
+        self.runs: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

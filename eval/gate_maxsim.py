@@ -26,9 +26,8 @@ import numpy as np
 from gate_match import collect, judge
 
 from rag.config import load_settings
-from rag.keyword import terms
 from rag.pipeline import Lectern
-from rag.rerank import _content
+from rag.rerank import TokenStates, best_cosines, idf_weights
 from rag.retrieval import Retrieval
 
 TAUS = (0.5, 0.6, 0.7)
@@ -36,17 +35,13 @@ TAUS = (0.5, 0.6, 0.7)
 
 def word_matches(asked: str, texts: list[str], lectern: Lectern) -> tuple[list[float], list[list[float]]]:
     """The question's content word pieces' idf, and for each text each piece's best cosine in it."""
-    emb: Any = lectern.embedder
-    idf = lectern.keyword().idf
-    ((pieces, q),) = emb.token_states([asked])
-    keep = [i for i, p in enumerate(pieces) if _content(p)] or list(range(len(pieces)))
-    weights = [max((idf(t) for t in terms(pieces[i])), default=1.0) for i in keep]
-    out = []
-    for text in texts:
-        ((_, w),) = emb.token_states([text])
-        best = (q[keep] @ w.T).max(axis=1) if len(w) else np.full(len(keep), -1.0)
-        out.append([float(x) for x in best])
-    return weights, out
+    states = TokenStates(lectern.embedder)
+    got = states.question(asked)
+    if got is None:
+        raise SystemExit("needs the bundled MiniLM's token states: unset RAG_EMBED_MODEL")
+    pieces, q = got
+    best = [best_cosines(q, w) if len(w) else np.full(len(q), -1.0) for w in map(states.window, texts)]
+    return idf_weights(pieces, lectern.keyword().idf).tolist(), [b.tolist() for b in best]
 
 
 def hits_matched(lectern: Lectern, got: Retrieval) -> dict[str, Any]:

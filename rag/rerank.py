@@ -31,7 +31,8 @@ def _content(piece: str) -> bool:
 
 class TokenStates:
     """The token states of one query's windows, each text run once: the re-ranking and the refusal gate
-    read the same windows, and a model run is most of the cost of either (about 40 ms a window)."""
+    read the same windows, and a model run is most of the cost of either (55 ms for 256 word pieces alone
+    on 2 cores)."""
 
     def __init__(self, embedder: Any) -> None:
         self._run = getattr(embedder, "token_states", None)
@@ -64,9 +65,19 @@ def question_states(question: str, embedder: Any) -> np.ndarray | None:
     return None if got is None else got[1]
 
 
+def best_cosines(q: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each of the question's rows' best cosine with a row of the window (both L2-normalised)."""
+    return (q @ w.T).max(axis=1)
+
+
 def maxsim(q: np.ndarray, w: np.ndarray) -> float:
     """The mean, over the question's rows, of each one's best cosine with a row of the window (-1: empty)."""
-    return float((q @ w.T).max(axis=1).mean()) if len(q) and len(w) else -1.0
+    return float(best_cosines(q, w).mean()) if len(q) and len(w) else -1.0
+
+
+def idf_weights(pieces: Sequence[str], idf: Callable[[str], float]) -> np.ndarray:
+    """Each word piece's weight: the idf of its rarest term (1 when it has none)."""
+    return np.array([max((idf(t) for t in terms(p)), default=1.0) for p in pieces])
 
 
 def maxsim_scores(question: str, texts: Sequence[str], embedder: Any) -> np.ndarray | None:
@@ -100,7 +111,7 @@ def word_match(
     if got is None:
         return 0.0
     pieces, q = got
-    weights = np.array([max((idf(t) for t in terms(p)), default=1.0) for p in pieces])
+    weights = idf_weights(pieces, idf)
     total = float(weights.sum()) or 1.0
-    best = [float(weights @ (q @ w.T).max(axis=1)) / total for w in map(states.window, texts) if len(w)]
+    best = [float(weights @ best_cosines(q, w)) / total for w in map(states.window, texts) if len(w)]
     return max(best, default=0.0)

@@ -144,3 +144,21 @@ def test_a_replaced_setting_is_an_error_naming_its_successor(
         rag.load_settings()
     monkeypatch.delenv("rag_min_similarity")
     assert rag.load_settings().min_relevance == 1.26
+
+
+@pytest.mark.parametrize(
+    "env, threshold",
+    [
+        ({}, 1.26),  # calibrated with the gate's match term
+        ({"RAG_MATCH_WEIGHT": "0"}, 0.76),  # without it, the threshold calibrated without it
+        ({"RAG_EMBED_MODEL": "openai:text-embedding-3-small"}, 0.76),  # no token states: no match term
+        ({"RAG_MATCH_WEIGHT": "0", "RAG_MIN_RELEVANCE": "0.75"}, 0.75),  # set explicitly: kept
+        ({"RAG_MIN_RELEVANCE": "1.3"}, 1.3),
+    ],
+)
+def test_the_default_threshold_follows_the_gate(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], threshold: float
+) -> None:
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert rag.load_settings().min_relevance == threshold
